@@ -1,0 +1,5 @@
+"""esbot_dialogue: the LLM dialogue of the esbot robot.
+
+Pure-Python cores (no rclpy): text_input, sentence_stream, history, prompting, generation,
+adapters, dialogue_engine, utterance_queue, model_store. The ROS wiring is dialogue_node.
+"""

@@ -1,0 +1,178 @@
+"""One conversational turn, from a raw transcript to streamed sentence chunks and history.
+
+Pure Python over the model wrapper, so the ROS node stays a thin adapter and the behaviour
+can be tested without ROS.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Callable
+
+from .generation import ChatModel, GenerationSettings, GenerationStats
+from .history import ConversationHistory, Turn
+from .prompting import BuiltPrompt, PromptBuilder
+from .sentence_stream import SentenceChunker, ends_like_a_sentence
+from .text_input import clean_user_text
+
+
+@dataclass(frozen=True)
+class ReplyChunk:
+    """A piece of the reply to speak. Sentence chunks come first (is_final False), then
+    exactly one final chunk with empty text that only marks the end of the turn, so a
+    consumer never has to guess whether more speech is coming."""
+
+    turn_id: str
+    utterance_id: str
+    chunk_index: int  # 0, 1, 2, ... within the turn, the final chunk included
+    text: str
+    is_final: bool
+    seconds_since_start: float  # since answer() received the utterance
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    turn_id: str  # "" when the utterance was ignored
+    utterance_id: str
+    user_text: str  # the cleaned utterance
+    reply_text: str  # what was emitted, sentence chunks joined by spaces
+    sentence_chunks: int
+    ignored: bool = False  # nothing to answer (empty after cleaning); nothing was emitted
+    interrupted: bool = False  # cancel was set before the reply was complete
+    empty_reply: bool = False  # the model said nothing, even on the retry
+    warnings: tuple[str, ...] = ()  # human-readable, for the node to log
+    stats: GenerationStats | None = None  # of the last generation attempt
+    prompt: BuiltPrompt | None = None
+
+
+class DialogueEngine:
+    """Answers utterances one at a time, streaming sentences, and keeps the history."""
+
+    def __init__(
+        self,
+        chat_model: ChatModel,
+        prompt_builder: PromptBuilder,
+        settings: GenerationSettings | None = None,
+        clock: Callable[[], float] = time.time,
+        chunker_factory: Callable[[], SentenceChunker] = SentenceChunker,
+    ) -> None:
+        self.chat_model = chat_model
+        self.prompt_builder = prompt_builder
+        self.settings = settings or GenerationSettings()
+        self.clock = clock
+        self.chunker_factory = chunker_factory
+        self.history = ConversationHistory()
+
+    def answer(
+        self,
+        utterance_id: str,
+        raw_text: str,
+        emit: Callable[[ReplyChunk], None],
+        cancel: threading.Event | None = None,
+    ) -> TurnOutcome:
+        """Answer one utterance, calling emit for each sentence as soon as it is complete.
+
+        If cancel is set (barge-in), generation stops, nothing more is spoken, the final
+        chunk still closes the turn and the history records what had been said, marked
+        interrupted. Errors from the model propagate and leave the history unchanged.
+        """
+        started = self.clock()
+        cleaned = clean_user_text(raw_text)
+        if not cleaned.text:
+            return TurnOutcome(
+                turn_id="", utterance_id=utterance_id, user_text="", reply_text="",
+                sentence_chunks=0, ignored=True, warnings=cleaned.warnings,
+            )
+        warnings = list(cleaned.warnings)
+        turn_id = uuid.uuid4().hex
+        prompt = self.prompt_builder.build(self.history.turns(), cleaned.text)
+        if prompt.user_text_truncated:
+            warnings.append(
+                "The utterance was too long for the context window; only its end was kept "
+                f"({len(prompt.user_text)} of {len(cleaned.text)} characters)."
+            )
+
+        spoken: list[str] = []
+
+        def send(text: str, is_final: bool = False) -> None:
+            # The final chunk's index follows the last sentence's.
+            emit(ReplyChunk(turn_id, utterance_id, len(spoken), text, is_final, self.clock() - started))
+            if not is_final:
+                spoken.append(text)
+
+        interrupted = self._speak(prompt, self.settings, cancel, send, warnings)
+        if not spoken and not interrupted:
+            # Small instruction models sometimes end a reply at once (end-of-turn as the first
+            # token). Saying nothing would leave the person hanging and a canned line would be
+            # hollow, so try once more with different sampling; greedy decoding would only
+            # repeat itself, hence sampling on the retry.
+            warnings.append("The model produced an empty reply; retrying once with different sampling.")
+            retry = dataclasses.replace(
+                self.settings,
+                do_sample=True,
+                seed=None if self.settings.seed is None else self.settings.seed + 1,
+            )
+            interrupted = self._speak(prompt, retry, cancel, send, warnings)
+        empty_reply = not spoken and not interrupted
+        if empty_reply:
+            warnings.append("The model produced an empty reply twice; the utterance stays unanswered.")
+        send("", is_final=True)
+
+        reply_text = " ".join(spoken)
+        self.history.append(Turn("user", cleaned.text, started, utterance_id))
+        if reply_text or interrupted:
+            # Even an interruption before the first sentence is kept: it is part of what
+            # happened, and the prompt builder skips turns without text.
+            self.history.append(Turn("assistant", reply_text, self.clock(), turn_id, interrupted))
+        return TurnOutcome(
+            turn_id=turn_id, utterance_id=utterance_id, user_text=cleaned.text,
+            reply_text=reply_text, sentence_chunks=len(spoken), interrupted=interrupted,
+            empty_reply=empty_reply, warnings=tuple(warnings),
+            stats=self.chat_model.last_stats, prompt=prompt,
+        )
+
+    def reset(self) -> int:
+        """Forget the conversation; returns how many turns were cleared."""
+        return self.history.clear()
+
+    def _speak(
+        self,
+        prompt: BuiltPrompt,
+        settings: GenerationSettings,
+        cancel: threading.Event | None,
+        send: Callable[[str], None],
+        warnings: list[str],
+    ) -> bool:
+        """Stream one generation into sentence chunks; True if it was cancelled."""
+
+        def cancelled() -> bool:
+            return cancel is not None and cancel.is_set()
+
+        chunker = self.chunker_factory()
+        sent = 0
+        pieces = self.chat_model.stream(prompt, settings, cancel)
+        try:
+            for piece in pieces:
+                for sentence in chunker.feed(piece):
+                    if cancelled():
+                        return True  # barge-in: not one more word
+                    send(sentence)
+                    sent += 1
+        finally:
+            pieces.close()  # stops generation if we left the loop early
+        rest = chunker.flush()
+        stats = self.chat_model.last_stats
+        if sent and rest and not ends_like_a_sentence(rest[-1]) and stats and stats.new_tokens >= settings.max_new_tokens:
+            # Cut off by max_new_tokens mid-sentence: a robot saying half a sentence sounds broken,
+            # so the fragment is left unsaid (and out of the history) when whole sentences came before.
+            warnings.append(f"The reply reached max_new_tokens mid-sentence; not spoken: {rest[-1]!r}")
+            rest = rest[:-1]
+        for sentence in rest:
+            if cancelled():
+                return True
+            send(sentence)
+        return cancelled()

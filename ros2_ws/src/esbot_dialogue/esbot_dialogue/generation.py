@@ -1,0 +1,266 @@
+"""The language model: loading it, streaming replies from it, swapping LoRA adapters on it."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import torch
+from transformers import (
+    AutoModelForCausalLM,
+    AutoTokenizer,
+    StoppingCriteria,
+    StoppingCriteriaList,
+    TextIteratorStreamer,
+)
+
+from .adapters import AdapterError, check_adapter_compatibility, read_adapter_info
+from .model_store import default_models_dir, resolve_model
+from .prompting import BuiltPrompt
+
+
+class ModelLoadError(Exception):
+    """The model could not be found locally or downloaded, or its files are unusable."""
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    """Sampling settings for one reply (defaults: the sampling setup esbot was specified with)."""
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 50
+    max_new_tokens: int = 128
+    do_sample: bool = True
+    repetition_penalty: float = 1.1
+    seed: int | None = None  # set for reproducible sampling
+
+
+@dataclass(frozen=True)
+class GenerationStats:
+    prompt_tokens: int
+    new_tokens: int
+    time_to_first_text_s: float | None  # until the first decoded text piece; None if none came
+    total_s: float
+    tokens_per_s: float  # new tokens over total time, prompt processing included
+    stopped_early: bool  # cancelled, or the consumer stopped reading
+
+
+class _StopWhenSet(StoppingCriteria):
+    """Ends generation at the next token once any of the events is set (barge-in)."""
+
+    def __init__(self, *events: threading.Event | None) -> None:
+        self.events = [event for event in events if event is not None]
+        self.triggered = False
+
+    def __call__(self, input_ids: torch.LongTensor, scores: Any, **kwargs: Any) -> torch.BoolTensor:
+        self.triggered = any(event.is_set() for event in self.events)
+        return torch.full((input_ids.shape[0],), self.triggered, dtype=torch.bool, device=input_ids.device)
+
+
+def _pick_device(device: str) -> torch.device:
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        picked = torch.device(device)
+    except RuntimeError as error:
+        raise ValueError(f"Unknown device {device!r}; use auto, cpu, cuda or cuda:N.") from error
+    if picked.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"Device {device!r} was asked for, but torch sees no CUDA GPU "
+                         "(no GPU, or a CPU build of torch); use device auto or cpu.")
+    return picked
+
+
+def _pick_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype == "auto":
+        if device.type == "cuda":
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        # Half precision on CPU is slow or unsupported for many kernels.
+        return torch.float32
+    picked = getattr(torch, dtype, None)
+    if not isinstance(picked, torch.dtype):
+        raise ValueError(f"Unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16.")
+    return picked
+
+
+class ChatModel:
+    """A causal LM with its tokenizer, optionally carrying one LoRA adapter.
+
+    stream() runs generate() in a worker thread that holds a lock for the whole generation,
+    so load_adapter()/unload_adapter() called meanwhile wait for the reply to finish instead
+    of changing the weights under it.
+    """
+
+    def __init__(self, model: Any, tokenizer: Any, model_id: str) -> None:
+        self._base_model = model.eval()
+        self.model = self._base_model  # the base model, or a PeftModel wrapping it
+        self.tokenizer = tokenizer
+        self.model_id = model_id
+        self.adapter_path: str | None = None
+        self.last_stats: GenerationStats | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def load(
+        cls,
+        model: str,
+        device: str = "auto",
+        dtype: str | torch.dtype = "auto",
+        models_dir: str | os.PathLike | None = None,
+        adapter_path: str | os.PathLike | None = None,
+    ) -> "ChatModel":
+        """Load a hub id or local path; a hub id prepared in the models folder loads offline.
+
+        ModelLoadError if the model cannot be found or read; AdapterError if adapter_path is
+        given and that adapter does not fit the model.
+        """
+        resolved = resolve_model(model, models_dir)
+        local = Path(resolved).is_dir()
+        torch_device = _pick_device(device)
+        torch_dtype = _pick_dtype(dtype, torch_device)
+        try:
+            tokenizer = AutoTokenizer.from_pretrained(resolved, local_files_only=local)
+            causal_lm = AutoModelForCausalLM.from_pretrained(resolved, dtype=torch_dtype, local_files_only=local)
+        except (OSError, ValueError) as error:
+            where = models_dir if models_dir is not None else default_models_dir()
+            if local:
+                raise ModelLoadError(f"The model folder {resolved} cannot be loaded: {error}") from error
+            raise ModelLoadError(
+                f"Model {model!r} is neither a local folder nor prepared in {where}, and it could "
+                f"not be downloaded ({error}). Run scripts/prepare_models.py or give a local path."
+            ) from error
+        chat_model = cls(causal_lm.to(torch_device), tokenizer, model_id=str(model))
+        if adapter_path:
+            chat_model.load_adapter(adapter_path)
+        return chat_model
+
+    @property
+    def device(self) -> torch.device:
+        return self._base_model.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self._base_model.dtype
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def stream(
+        self,
+        prompt: BuiltPrompt,
+        settings: GenerationSettings | None = None,
+        cancel: threading.Event | None = None,
+    ) -> Iterator[str]:
+        """Yield the reply as decoded text pieces while it is generated.
+
+        Setting cancel stops generation at the next token; so does closing the iterator
+        early. Statistics of the finished generation are left in last_stats.
+        """
+        settings = settings or GenerationSettings()
+        abandoned = threading.Event()
+        stop = _StopWhenSet(cancel, abandoned)
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        input_ids = torch.tensor([prompt.input_ids], device=self.device)
+        arguments = dict(
+            input_ids=input_ids,
+            attention_mask=torch.ones_like(input_ids),
+            streamer=streamer,
+            stopping_criteria=StoppingCriteriaList([stop]),
+            max_new_tokens=settings.max_new_tokens,
+            do_sample=settings.do_sample,
+            repetition_penalty=settings.repetition_penalty,
+            pad_token_id=(
+                self.tokenizer.pad_token_id
+                if self.tokenizer.pad_token_id is not None
+                else self.tokenizer.eos_token_id
+            ),
+        )
+        if settings.do_sample:  # greedy decoding would warn that these are unused
+            arguments.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
+        outcome: dict[str, Any] = {}
+
+        def generate() -> None:
+            try:
+                with self._lock:
+                    if settings.seed is not None:
+                        torch.manual_seed(settings.seed)
+                    output = self.model.generate(**arguments)
+                outcome["new_tokens"] = output.shape[1] - input_ids.shape[1]
+            except BaseException as error:  # handed to the consumer, which re-raises it
+                outcome["error"] = error
+                streamer.end()  # unblock the consumer; generate() did not get to do it
+
+        started = time.perf_counter()
+        first_text = None
+        worker = threading.Thread(target=generate, name="esbot-generate", daemon=True)
+        worker.start()
+        try:
+            for piece in streamer:
+                if piece:
+                    if first_text is None:
+                        first_text = time.perf_counter() - started
+                    yield piece
+        finally:
+            abandoned.set()
+            worker.join()
+            total = time.perf_counter() - started
+            new_tokens = outcome.get("new_tokens", 0)
+            self.last_stats = GenerationStats(
+                prompt_tokens=len(prompt.input_ids),
+                new_tokens=new_tokens,
+                time_to_first_text_s=first_text,
+                total_s=total,
+                tokens_per_s=new_tokens / total if total > 0 else 0.0,
+                stopped_early=stop.triggered,
+            )
+        if "error" in outcome:
+            raise outcome["error"]
+
+    def load_adapter(self, path: str | os.PathLike, allow_base_mismatch: bool = False) -> None:
+        """Swap in a LoRA adapter; on refusal (AdapterError) the previous state keeps serving.
+
+        The adapter is checked against the base model before anything is touched: its weight
+        shapes must fit, and its base model must be this one unless allow_base_mismatch.
+        """
+        info = read_adapter_info(path)
+        with self._lock:
+            problems = check_adapter_compatibility(info, self.model_id, self._base_model, allow_base_mismatch)
+            if problems:
+                raise AdapterError(
+                    f"Adapter {info.path} does not fit model {self.model_id}: " + " ".join(problems)
+                )
+            previous = self.adapter_path
+            self._remove_adapter()
+            try:
+                self._apply_adapter(str(info.path))
+            except Exception as error:
+                # The checks above should make this unreachable; put back what was serving
+                # (best effort: PEFT may have failed after changing the model's layers).
+                self._remove_adapter()
+                if previous:
+                    self._apply_adapter(previous)
+                raise AdapterError(f"PEFT could not load adapter {info.path}: {error}") from error
+
+    def unload_adapter(self) -> None:
+        """Back to the plain base model (no-op without an adapter)."""
+        with self._lock:
+            self._remove_adapter()
+
+    def _apply_adapter(self, path: str) -> None:
+        from peft import PeftModel  # only needed once adapters are used
+
+        self.model = PeftModel.from_pretrained(self._base_model, path).eval()
+        self.adapter_path = path
+
+    def _remove_adapter(self) -> None:
+        if self.model is not self._base_model:
+            # unload() takes the LoRA layers out again without merging them into the weights.
+            self._base_model = self.model.unload()
+            self.model = self._base_model
+        self.adapter_path = None

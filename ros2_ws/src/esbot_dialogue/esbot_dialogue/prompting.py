@@ -1,0 +1,140 @@
+"""Turning the conversation into a chat prompt that fits the model's context window.
+
+Every count here is taken on the prompt exactly as the model will see it (the tokenizer's
+chat template rendered with the generation prompt), because templates add role markers and
+separators per message that estimates from the bare texts would miss.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Sequence
+
+from .history import Turn
+from .text_input import truncate_to_token_budget
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a warm, patient companion offering emotional support, speaking through a robot. "
+    "Listen first: ask open questions to understand how the person feels and what happened. "
+    "Reflect and validate their feelings in your own words before anything else. "
+    "Offer a suggestion only gently, and only when the person seems ready for one. "
+    "Your words are spoken aloud, so reply in one to three short, natural sentences, "
+    "with no lists, no markdown and no emojis. "
+    "Never give medical, psychological or legal diagnoses or advice. "
+    "If the person seems to be in serious distress or danger, kindly encourage them to reach "
+    "out to a professional or someone they trust."
+)
+
+
+@dataclass(frozen=True)
+class BuiltPrompt:
+    """A rendered prompt and how it was fitted into the budget."""
+
+    messages: list[dict[str, str]]  # {"role", "content"}, system first, current utterance last
+    prompt_text: str  # the chat template rendered with the generation prompt
+    input_ids: list[int]  # prompt_text tokenized: what generate() receives
+    prompt_tokens: int
+    history_turns_used: int
+    history_turns_dropped: int  # oldest turns left out for lack of room
+    user_text: str  # the current utterance as put in the prompt
+    user_text_truncated: bool
+
+
+class PromptBuilder:
+    """Fits system prompt + as much recent history as possible + the current utterance.
+
+    The budget is context_window - max_new_tokens, so the reply always has room. The system
+    prompt and the current utterance are always present (the utterance is shortened, keeping
+    its end, only if it could not fit even alone); past turns are added newest first while
+    they fit, so the oldest are the first to go and the kept history has no gaps.
+    """
+
+    def __init__(
+        self,
+        tokenizer: Any,
+        system_prompt: str = DEFAULT_SYSTEM_PROMPT,
+        context_window: int = 2048,
+        max_new_tokens: int = 128,
+    ) -> None:
+        self.tokenizer = tokenizer
+        self.system_prompt = system_prompt
+        self.context_window = context_window
+        self.max_new_tokens = max_new_tokens
+        self.budget = context_window - max_new_tokens
+        # Tokens taken by everything but the utterance's own text: fails fast on a setup
+        # whose system prompt leaves no room to say anything.
+        self._fixed_tokens = self._count(self._messages([], ""))
+        if self._fixed_tokens >= self.budget:
+            raise ValueError(
+                f"The system prompt and chat template take {self._fixed_tokens} tokens, which "
+                f"leaves no room in a budget of {self.budget} (context window "
+                f"{context_window} minus {max_new_tokens} tokens kept for the reply)."
+            )
+
+    def build(self, history_turns: Sequence[Turn], user_text: str) -> BuiltPrompt:
+        # Interrupted replies keep what was actually said; a reply cut off before its first
+        # word has nothing to show the model.
+        past = [turn for turn in history_turns if turn.text]
+
+        user_text, truncated = self._fit_user_text(user_text)
+
+        # Token count grows with the number of recent turns kept, so binary search for the
+        # largest number that fits: O(log n) renders instead of one per turn.
+        low, high = 0, len(past)
+        while low < high:
+            middle = (low + high + 1) // 2
+            if self._count(self._messages(past[len(past) - middle:], user_text)) <= self.budget:
+                low = middle
+            else:
+                high = middle - 1
+        kept = past[len(past) - low:] if low else []
+
+        messages = self._messages(kept, user_text)
+        prompt_text = self._render(messages)
+        input_ids = self._tokenize(prompt_text)
+        return BuiltPrompt(
+            messages=messages,
+            prompt_text=prompt_text,
+            input_ids=input_ids,
+            prompt_tokens=len(input_ids),
+            history_turns_used=len(kept),
+            history_turns_dropped=len(past) - len(kept),
+            user_text=user_text,
+            user_text_truncated=truncated,
+        )
+
+    def _fit_user_text(self, user_text: str) -> tuple[str, bool]:
+        if self._count(self._messages([], user_text)) <= self.budget:
+            return user_text, False
+        # Token counts of the bare text and of the text inside the template can differ by a
+        # token or two where the text meets the markers, so shrink until the render fits.
+        room = self.budget - self._fixed_tokens
+        while True:
+            fitted, _ = truncate_to_token_budget(user_text, self.tokenizer, room)
+            if self._count(self._messages([], fitted)) <= self.budget:
+                return fitted, True
+            room -= 1
+
+    def _messages(self, turns: Sequence[Turn], user_text: str) -> list[dict[str, str]]:
+        messages = [{"role": "system", "content": self.system_prompt}]
+        for turn in [*turns, None]:
+            role, text = ("user", user_text) if turn is None else (turn.role, turn.text)
+            # Consecutive turns of one role (a user turn whose reply came out empty) are
+            # merged: many chat templates insist that user and assistant alternate.
+            if messages[-1]["role"] == role:
+                messages[-1] = {"role": role, "content": f"{messages[-1]['content']} {text}"}
+            else:
+                messages.append({"role": role, "content": text})
+        return messages
+
+    def _render(self, messages: list[dict[str, str]]) -> str:
+        return self.tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+
+    def _tokenize(self, prompt_text: str) -> list[int]:
+        # The template already wrote any special tokens (BOS, role markers) into the text.
+        return self.tokenizer(prompt_text, add_special_tokens=False)["input_ids"]
+
+    def _count(self, messages: list[dict[str, str]]) -> int:
+        return len(self._tokenize(self._render(messages)))
