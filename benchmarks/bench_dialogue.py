@@ -105,7 +105,7 @@ def run(turns: int, esconv: Path) -> dict:
         "model": params["model"], "adapter": None,
         "settings": {k: params[k] for k in ("context_window", "max_new_tokens", "temperature", "top_p", "top_k",
                                             "do_sample", "repetition_penalty")} | {"seed": 1234},
-        "data": f"user turns of the first ESConv test dialogues ({esconv})",
+        "data": f"user turns of the first ESConv test dialogues ({os.path.relpath(esconv, ROOT)})",
         "turns": len(records), "model_load_s": load_seconds,
         "time_to_first_chunk_s": summary("time_to_first_chunk_s"),
         "tokens_per_s": summary("tokens_per_s"),

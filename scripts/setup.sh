@@ -72,7 +72,7 @@ build_inputs="$(cd "$ROOT/ros2_ws/src" && find . -type f -not -path '*/__pycache
 if [ "$(cat "$build_stamp" 2>/dev/null)" = "$build_inputs" ]; then
     echo "workspace sources unchanged: skipped"
 else
-    (cd "$ROOT/ros2_ws" && colcon build --event-handlers console_cohesion+ summary+ status- --cmake-args -DBUILD_TESTING=OFF)
+    (cd "$ROOT/ros2_ws" && colcon build --event-handlers summary+ status- --cmake-args -DBUILD_TESTING=OFF)
     echo "$build_inputs" > "$build_stamp"
 fi
 

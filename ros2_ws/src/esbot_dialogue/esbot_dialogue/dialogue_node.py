@@ -77,10 +77,10 @@ class DialogueNode(Node):
         self.state_pub = self.create_publisher(ConversationState, interfaces.CONVERSATION_STATE, interfaces.STATE_QOS)
         self.reply_pub = self.create_publisher(ReplyChunkMsg, interfaces.REPLY, interfaces.STREAM_QOS)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        self._publish_state(ConversationState.IDLE)
+        self.queue = UtteranceQueue()
+        self._publish_state(ConversationState.IDLE)  # until the model is loaded
 
         self.engine = self._load_engine()
-        self.queue = UtteranceQueue()
         self._received_at: dict[str, float] = {}  # utterance id -> monotonic time of arrival
         self._engine_lock = threading.Lock()  # one turn, reset or adapter change at a time
         self._cancel = threading.Event()
@@ -181,8 +181,7 @@ class DialogueNode(Node):
             self._publish_state(ConversationState.THINKING, chunk.turn_id)
 
     def _publish_state(self, state: int, turn_id: str = "") -> None:
-        msg = ConversationState(state=state, turn_id=turn_id,
-                                pending_utterances=self.queue.pending() if hasattr(self, "queue") else 0)
+        msg = ConversationState(state=state, turn_id=turn_id, pending_utterances=self.queue.pending())
         msg.header.stamp = self.get_clock().now().to_msg()
         self.state_pub.publish(msg)
 
