@@ -17,8 +17,8 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
-from esbot_msgs.msg import ConversationState, ReplyChunk, Transcript
-from esbot_msgs.srv import GetHistory, LoadAdapter, ResetConversation
+from esbot_msgs.msg import ConversationState, ReplyChunk, SafetyAlert, Transcript
+from esbot_msgs.srv import GetHistory, LoadAdapter, ResetConversation, ResetSafetyMode
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -64,6 +64,7 @@ class GraphClient:
         self.node = Node(name, namespace=NAMESPACE)
         self.chunks: dict[str, list[ReplyChunk]] = defaultdict(list)  # by utterance id, in arrival order
         self.states: list[int] = []
+        self.alerts: list[SafetyAlert] = []
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
         self.transcript_pub = self.node.create_publisher(Transcript, interfaces.USER_TRANSCRIPT, interfaces.STREAM_QOS)
@@ -72,6 +73,8 @@ class GraphClient:
         self.reset_client = self.node.create_client(ResetConversation, interfaces.RESET_CONVERSATION)
         self.history_client = self.node.create_client(GetHistory, interfaces.GET_HISTORY)
         self.adapter_client = self.node.create_client(LoadAdapter, interfaces.LOAD_ADAPTER)
+        self.safety_reset_client = self.node.create_client(ResetSafetyMode, interfaces.RESET_SAFETY_MODE)
+        self.node.create_subscription(SafetyAlert, interfaces.SAFETY_ALERT, self._on_alert, interfaces.ALERT_QOS)
         self.executor = MultiThreadedExecutor(num_threads=2)
         self.executor.add_node(self.node)
         self._spinner = threading.Thread(target=self.executor.spin, daemon=True)
@@ -80,6 +83,11 @@ class GraphClient:
     def _on_chunk(self, msg: ReplyChunk) -> None:
         with self._changed:
             self.chunks[msg.utterance_id].append(msg)
+            self._changed.notify_all()
+
+    def _on_alert(self, msg: SafetyAlert) -> None:
+        with self._changed:
+            self.alerts.append(msg)
             self._changed.notify_all()
 
     def _on_state(self, msg: ConversationState) -> None:
@@ -132,6 +140,9 @@ class GraphClient:
 
     def load_adapter(self, path: str) -> LoadAdapter.Response:
         return self.call(self.adapter_client, LoadAdapter.Request(adapter_path=path), timeout=120.0)
+
+    def reset_safety_mode(self, operator: str, reason: str) -> ResetSafetyMode.Response:
+        return self.call(self.safety_reset_client, ResetSafetyMode.Request(operator_name=operator, reason=reason))
 
     def close(self) -> None:
         self.executor.shutdown()

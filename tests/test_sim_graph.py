@@ -6,16 +6,21 @@ import os
 import re
 import signal
 import time
+from pathlib import Path
 
 import pytest
 
 from esbot_dialogue.model_store import resolve_model
+from esbot_dialogue.safety.alert_log import ModeReset, read_alert_log
+from esbot_dialogue.safety.policy import SafetyPolicy
+from esbot_msgs.msg import SafetyAlert
 from esbot_sim.session_log import read_session_log
 from graph_harness import GraphClient, LaunchedGraph
 from lora_test_adapters import make_test_adapters
 
 pytestmark = pytest.mark.system
 
+HOTLINES = Path(__file__).resolve().parent.parent / "ros2_ws/src/esbot_dialogue/config/safety_hotlines.yaml"
 LONG_UTTERANCE = " ".join(["I keep thinking about everything that went wrong this year."] * 300) + " What now?"
 SCRIPT = "\n".join([
     "Hello. I moved to a new city last month and I feel very lonely.",
@@ -73,6 +78,7 @@ def scripted_conversation(tmp_path_factory):
     session_log = folder / "session.jsonl"
     graph = LaunchedGraph("sim", {
         **DIALOGUE_OVERRIDES,
+        "dialogue.safety_alert_log": folder / "alerts.jsonl",
         "mock_humanoid.script_file": folder / "script.txt",
         "mock_humanoid.session_log": session_log,
         "mock_humanoid.exit_when_done": "false",
@@ -81,7 +87,7 @@ def scripted_conversation(tmp_path_factory):
     client = GraphClient()
     try:
         records = wait_for_event(session_log, "script_finished", timeout=900)
-        yield graph, client, records
+        yield graph, client, records, folder
     finally:
         client.close()
         code = graph.stop()
@@ -91,7 +97,7 @@ def scripted_conversation(tmp_path_factory):
 
 
 def test_every_good_utterance_gets_exactly_one_ordered_english_answer(scripted_conversation):
-    _, _, records = scripted_conversation
+    _, _, records, _ = scripted_conversation
     said = [r for r in records if r["event"] == "user_utterance"]
     chunks = turns_by_utterance(records)
     answered = {r["utterance_id"] for r in said
@@ -109,7 +115,7 @@ def test_every_good_utterance_gets_exactly_one_ordered_english_answer(scripted_c
 
 
 def test_duplicate_transcript_is_answered_once(scripted_conversation):
-    _, _, records = scripted_conversation
+    _, _, records, _ = scripted_conversation
     said = [r for r in records if r["event"] == "user_utterance"]
     repeated = [u for u in {r["utterance_id"] for r in said} if sum(r["utterance_id"] == u for r in said) == 2]
     assert len(repeated) == 1
@@ -118,7 +124,7 @@ def test_duplicate_transcript_is_answered_once(scripted_conversation):
 
 
 def test_history_grows_and_reset_clears_it(scripted_conversation):
-    _, client, records = scripted_conversation
+    _, client, records, _ = scripted_conversation
     reset = next(r for r in records if r["event"] == "reset")
     assert reset["success"] and reset["cleared_turns"] == 8  # 4 answered turns before the reset, 2 turns each
     history = client.history()  # only the turn after the reset remains
@@ -129,7 +135,7 @@ def test_history_grows_and_reset_clears_it(scripted_conversation):
 
 
 def test_bad_inputs_are_reported_and_survived(scripted_conversation):
-    graph, client, _ = scripted_conversation
+    graph, client, _, _ = scripted_conversation
     output = graph.output()
     assert "too long for the context window" in output
     assert "already received" in output  # the duplicate
@@ -137,7 +143,7 @@ def test_bad_inputs_are_reported_and_survived(scripted_conversation):
 
 
 def test_lora_adapter_changes_output_and_mismatch_is_refused(scripted_conversation, lora_adapters):
-    _, client, _ = scripted_conversation
+    _, client, _, _ = scripted_conversation
     prompt = "I failed my driving test today."
 
     def fresh_reply() -> str:
@@ -160,6 +166,32 @@ def test_lora_adapter_changes_output_and_mismatch_is_refused(scripted_conversati
     unloaded = client.load_adapter("")
     assert unloaded.success and unloaded.active_adapter == ""
     assert fresh_reply() == base_reply
+
+
+def test_a_typed_crisis_gets_the_crisis_response_an_alert_and_careful_mode(scripted_conversation, tmp_path):
+    """Runs after the other tests on the shared graph: it leaves careful mode reset."""
+    _, client, _, folder = scripted_conversation
+    crisis = "I have the pills in my hand and I'm going to take them all tonight."
+    expected = SafetyPolicy.from_config(HOTLINES, "US", tmp_path / "expected.jsonl").on_user_utterance("x", crisis)
+    assert client.reset().success
+    reply = client.ask(crisis)
+    assert reply == expected.response_text  # the crisis response, no LLM text
+    assert "988" in reply and "911" in reply
+    with client._changed:
+        assert client._changed.wait_for(lambda: client.alerts, 30), "no SafetyAlert on the topic"
+    alert = client.alerts[-1]
+    assert (alert.level, alert.category) == (SafetyAlert.LEVEL_IMMEDIATE, SafetyAlert.CATEGORY_SUICIDE_SELF_HARM)
+    assert "llm_skipped" in alert.action_taken
+    logged = read_alert_log(folder / "alerts.jsonl")
+    assert logged[-1].alert_id == alert.alert_id and logged[-1].text == crisis  # durable
+
+    careful = client.ask("Okay.")
+    assert "988" in careful  # careful mode: the way to human help is repeated after the reply
+    assert client.reset().success  # a conversation reset does not end careful mode
+    assert "988" in client.ask("Okay.")
+    assert client.reset_safety_mode("test operator", "spoke with the person").success
+    assert isinstance(read_alert_log(folder / "alerts.jsonl")[-1], ModeReset)
+    assert "988" not in client.ask("I went for a walk today.")
 
 
 def test_launcher_stops_the_graph_when_a_node_dies(tmp_path):

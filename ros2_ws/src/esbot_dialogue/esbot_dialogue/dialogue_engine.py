@@ -16,6 +16,8 @@ from typing import Callable
 from .generation import ChatModel, GenerationSettings, GenerationStats
 from .history import ConversationHistory, Turn
 from .prompting import BuiltPrompt, PromptBuilder
+from .safety.alert_log import AlertLogError, AlertRecord
+from .safety.policy import Decision, SafetyPolicy
 from .sentence_stream import SentenceChunker, ends_like_a_sentence
 from .text_input import clean_user_text
 
@@ -45,8 +47,10 @@ class TurnOutcome:
     interrupted: bool = False  # cancel was set before the reply was complete
     empty_reply: bool = False  # the model said nothing, even on the retry
     warnings: tuple[str, ...] = ()  # human-readable, for the node to log
-    stats: GenerationStats | None = None  # of the last generation attempt
+    stats: GenerationStats | None = None  # of the last generation attempt; None when the LLM was not asked
     prompt: BuiltPrompt | None = None
+    safety: Decision | None = None  # the safety policy's decision on the utterance
+    reply_replaced: bool = False  # an unsafe sentence was withheld and a safe response spoken instead
 
 
 class DialogueEngine:
@@ -59,8 +63,14 @@ class DialogueEngine:
         settings: GenerationSettings | None = None,
         clock: Callable[[], float] = time.time,
         chunker_factory: Callable[[], SentenceChunker] = SentenceChunker,
+        safety: SafetyPolicy | None = None,
+        on_alert: Callable[[AlertRecord], None] = lambda record: None,
     ) -> None:
+        """safety checks every utterance before the LLM and every sentence before it is emitted;
+        on_alert is called with each safety alert (already in the durable log) as it happens."""
         self.chat_model = chat_model
+        self.safety = safety
+        self.on_alert = on_alert
         self.prompt_builder = prompt_builder
         self.settings = settings or GenerationSettings()
         self.clock = clock
@@ -89,13 +99,7 @@ class DialogueEngine:
             )
         warnings = list(cleaned.warnings)
         turn_id = uuid.uuid4().hex
-        prompt = self.prompt_builder.build(self.history.turns(), cleaned.text)
-        if prompt.user_text_truncated:
-            warnings.append(
-                "The utterance was too long for the context window; only its end was kept "
-                f"({len(prompt.user_text)} of {len(cleaned.text)} characters)."
-            )
-
+        decision = self._assess(utterance_id, cleaned.text, warnings)
         spoken: list[str] = []
 
         def send(text: str, is_final: bool = False) -> None:
@@ -104,7 +108,19 @@ class DialogueEngine:
             if not is_final:
                 spoken.append(text)
 
-        interrupted = self._speak(prompt, self.settings, cancel, send, warnings)
+        if decision is not None and decision.skip_llm:
+            # High or immediate risk: the crisis response is spoken, the LLM is not asked.
+            return self._finish(utterance_id, turn_id, cleaned.text, started, spoken, send, warnings,
+                                self._say(decision.response_text, cancel, send), False, None, decision)
+        prompt = self.prompt_builder.build(self.history.turns(), cleaned.text,
+                                           decision.extra_instruction if decision else "")
+        if prompt.user_text_truncated:
+            warnings.append(
+                "The utterance was too long for the context window; only its end was kept "
+                f"({len(prompt.user_text)} of {len(cleaned.text)} characters)."
+            )
+        replaced: list[bool] = []
+        interrupted = self._speak(prompt, self.settings, cancel, send, warnings, replaced)
         if not spoken and not interrupted:
             # Small instruction models sometimes end a reply at once (end-of-turn as the first
             # token). Saying nothing would leave the person hanging and a canned line would be
@@ -116,27 +132,63 @@ class DialogueEngine:
                 do_sample=True,
                 seed=None if self.settings.seed is None else self.settings.seed + 1,
             )
-            interrupted = self._speak(prompt, retry, cancel, send, warnings)
+            interrupted = self._speak(prompt, retry, cancel, send, warnings, replaced)
+        if decision is not None and decision.reminder_text and spoken and not interrupted:
+            interrupted = self._say(decision.reminder_text, cancel, send)  # careful mode: the way to human help
+        return self._finish(utterance_id, turn_id, cleaned.text, started, spoken, send, warnings, interrupted,
+                            bool(replaced), prompt, decision)
+
+    def _finish(self, utterance_id: str, turn_id: str, user_text: str, started: float, spoken: list[str],
+                send: Callable[..., None], warnings: list[str], interrupted: bool, replaced: bool,
+                prompt: BuiltPrompt | None, decision: Decision | None) -> TurnOutcome:
+        """Close the turn with its final chunk and record both sides in the history."""
         empty_reply = not spoken and not interrupted
         if empty_reply:
             warnings.append("The model produced an empty reply twice; the utterance stays unanswered.")
         send("", is_final=True)
 
         reply_text = " ".join(spoken)
-        self.history.append(Turn("user", cleaned.text, started, utterance_id))
+        self.history.append(Turn("user", user_text, started, utterance_id))
         if reply_text or interrupted:
             # Even an interruption before the first sentence is kept: it is part of what
             # happened, and the prompt builder skips turns without text.
             self.history.append(Turn("assistant", reply_text, self.clock(), turn_id, interrupted))
         return TurnOutcome(
-            turn_id=turn_id, utterance_id=utterance_id, user_text=cleaned.text,
+            turn_id=turn_id, utterance_id=utterance_id, user_text=user_text,
             reply_text=reply_text, sentence_chunks=len(spoken), interrupted=interrupted,
             empty_reply=empty_reply, warnings=tuple(warnings),
-            stats=self.chat_model.last_stats, prompt=prompt,
+            stats=self.chat_model.last_stats if prompt is not None else None, prompt=prompt,
+            safety=decision, reply_replaced=replaced,
         )
 
+    def _assess(self, utterance_id: str, text: str, warnings: list[str]) -> Decision | None:
+        """The safety policy's decision on the utterance; its alert goes out before anything is said."""
+        if self.safety is None:
+            return None
+        try:
+            decision = self.safety.on_user_utterance(utterance_id, text)
+        except AlertLogError as error:
+            # The alert could not be made durable: act on it all the same, and say so loudly.
+            decision = error.decision
+            warnings.append(f"SAFETY ALERT NOT WRITTEN TO THE DURABLE LOG: {error}")
+        if decision.alert is not None:
+            self.on_alert(decision.alert)
+        return decision
+
+    def _say(self, text: str, cancel: threading.Event | None, send: Callable[[str], None]) -> bool:
+        """Emit a fixed text (crisis response, safe replacement, reminder) sentence by sentence;
+        True if cancelled before the end."""
+        chunker = self.chunker_factory()
+        for sentence in chunker.feed(text) + chunker.flush():
+            if cancel is not None and cancel.is_set():
+                return True
+            send(sentence)
+        return False
+
     def reset(self) -> int:
-        """Forget the conversation; returns how many turns were cleared."""
+        """Forget the conversation; returns how many turns were cleared (careful mode stays on)."""
+        if self.safety is not None:
+            self.safety.reset_conversation()
         return self.history.clear()
 
     def _speak(
@@ -146,11 +198,32 @@ class DialogueEngine:
         cancel: threading.Event | None,
         send: Callable[[str], None],
         warnings: list[str],
+        replaced: list[bool],
     ) -> bool:
-        """Stream one generation into sentence chunks; True if it was cancelled."""
+        """Stream one generation into sentence chunks; True if it was cancelled.
+
+        With a safety policy every sentence is checked before it is emitted: an unsafe one is
+        never said, generation stops, and the policy's safe replacement is said instead
+        (replaced gets an entry)."""
 
         def cancelled() -> bool:
             return cancel is not None and cancel.is_set()
+
+        def say_checked(sentence: str) -> bool:
+            """Emit a sentence if it is safe; False once generation must stop."""
+            if self.safety is None:
+                send(sentence)
+                return True
+            check = self.safety.on_reply_chunk(sentence)
+            if check.safe:
+                send(sentence)
+                return True
+            if check.alert is not None:
+                self.on_alert(check.alert)
+            warnings.append(f"An unsafe reply sentence was withheld ({check.reason}) and replaced.")
+            replaced.append(True)
+            self._say(check.replacement, cancel, send)
+            return False
 
         chunker = self.chunker_factory()
         sent = 0
@@ -160,7 +233,8 @@ class DialogueEngine:
                 for sentence in chunker.feed(piece):
                     if cancelled():
                         return True  # barge-in: not one more word
-                    send(sentence)
+                    if not say_checked(sentence):
+                        return cancelled()
                     sent += 1
         finally:
             pieces.close()  # stops generation if we left the loop early
@@ -174,5 +248,6 @@ class DialogueEngine:
         for sentence in rest:
             if cancelled():
                 return True
-            send(sentence)
+            if not say_checked(sentence):
+                break
         return cancelled()

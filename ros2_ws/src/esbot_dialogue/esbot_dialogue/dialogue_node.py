@@ -3,16 +3,21 @@
 Subscribes:  user_transcript (esbot_msgs/Transcript, final ones are answered)
 Publishes:   reply (esbot_msgs/ReplyChunk, sentence by sentence, then one final chunk),
              conversation_state (esbot_msgs/ConversationState, latched),
+             safety_alert (esbot_msgs/SafetyAlert, kept for late joiners),
              /diagnostics (diagnostic_msgs/DiagnosticArray)
-Services:    reset_conversation, load_adapter, get_history (esbot_msgs/srv)
-Transcripts are queued and answered one at a time, in order, each at most once.
+Services:    reset_conversation, load_adapter, get_history, reset_safety_mode (esbot_msgs/srv)
+Transcripts are queued and answered one at a time, in order, each at most once. Every one is
+assessed by the safety policy before the LLM sees it, and every reply sentence before it is
+published (esbot_dialogue/safety).
 """
 
 import threading
 import time
 import uuid
+from pathlib import Path
 
 import rclpy
+from ament_index_python.packages import get_package_share_directory
 from builtin_interfaces.msg import Duration, Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
@@ -25,10 +30,12 @@ from esbot_dialogue.adapters import AdapterError
 from esbot_dialogue.dialogue_engine import DialogueEngine, ReplyChunk
 from esbot_dialogue.generation import ChatModel, GenerationSettings, ModelLoadError
 from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder
+from esbot_dialogue.safety.alert_log import DEFAULT_ALERT_LOG, AlertLogError, AlertRecord
+from esbot_dialogue.safety.policy import SafetyPolicy
 from esbot_dialogue.utterance_queue import UtteranceQueue
-from esbot_msgs.msg import ConversationState, DialogueTurn, Transcript
+from esbot_msgs.msg import ConversationState, DialogueTurn, SafetyAlert, Transcript
 from esbot_msgs.msg import ReplyChunk as ReplyChunkMsg
-from esbot_msgs.srv import GetHistory, LoadAdapter, ResetConversation
+from esbot_msgs.srv import GetHistory, LoadAdapter, ResetConversation, ResetSafetyMode
 
 # name: (default, description, extra descriptor fields); read_only ones need a restart.
 PARAMETERS = {
@@ -55,6 +62,15 @@ PARAMETERS = {
     "repetition_penalty": (1.1, "Penalty for repeating tokens (1.0 = none).",
                            {"floating_point_range": [FloatingPointRange(from_value=1.0, to_value=3.0)]}),
     "seed": (-1, "Sampling seed; -1 = not fixed.", {"integer_range": [IntegerRange(from_value=-1, to_value=2**31 - 1)]}),
+    "safety_locale": ("US", "Country whose crisis hotlines the robot gives (US, UK, CA, AU, IN; others get the "
+                            "international fallback, with a warning).", {"read_only": True}),
+    "safety_hotlines_file": ("", 'Hotline table (YAML); "" = the one installed with esbot_dialogue '
+                                 "(config/safety_hotlines.yaml). Operators must check its numbers.",
+                             {"read_only": True}),
+    "safety_alert_log": ("", 'Durable JSON-lines log of safety alerts, written before anything else happens; '
+                             '"" = ~/.local/share/esbot/safety/alerts.jsonl.', {"read_only": True}),
+    "safety_semantic_tier": (True, "Add the MiniLM similarity tier to the rule tier (it can only raise a risk "
+                                   "level); false = rules only.", {"read_only": True}),
 }
 GENERATION_PARAMETERS = ("temperature", "top_p", "top_k", "do_sample", "repetition_penalty", "seed")
 
@@ -76,6 +92,7 @@ class DialogueNode(Node):
             self.declare_parameter(name, default, ParameterDescriptor(description=description, **extra))
         self.state_pub = self.create_publisher(ConversationState, interfaces.CONVERSATION_STATE, interfaces.STATE_QOS)
         self.reply_pub = self.create_publisher(ReplyChunkMsg, interfaces.REPLY, interfaces.STREAM_QOS)
+        self.alert_pub = self.create_publisher(SafetyAlert, interfaces.SAFETY_ALERT, interfaces.ALERT_QOS)
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self.queue = UtteranceQueue()
         self._publish_state(ConversationState.IDLE)  # until the model is loaded
@@ -94,6 +111,8 @@ class DialogueNode(Node):
         self.create_service(ResetConversation, interfaces.RESET_CONVERSATION, self._on_reset, callback_group=services)
         self.create_service(LoadAdapter, interfaces.LOAD_ADAPTER, self._on_load_adapter, callback_group=services)
         self.create_service(GetHistory, interfaces.GET_HISTORY, self._on_get_history, callback_group=services)
+        self.create_service(ResetSafetyMode, interfaces.RESET_SAFETY_MODE, self._on_reset_safety_mode,
+                            callback_group=services)
         self.create_timer(2.0, self._publish_diagnostics)
 
         self._worker = threading.Thread(target=self._answer_utterances, name="dialogue-worker", daemon=True)
@@ -127,7 +146,24 @@ class DialogueNode(Node):
                 self.get_logger().error(f"{error} -- serving the base model instead")
         prompt_builder = PromptBuilder(chat_model.tokenizer, self._param("system_prompt") or DEFAULT_SYSTEM_PROMPT,
                                        self._param("context_window"), self._param("max_new_tokens"))
-        return DialogueEngine(chat_model, prompt_builder, self._generation_settings())
+        return DialogueEngine(chat_model, prompt_builder, self._generation_settings(),
+                              safety=self._load_safety_policy(), on_alert=self._publish_alert)
+
+    def _load_safety_policy(self) -> SafetyPolicy:
+        hotlines = self._param("safety_hotlines_file") or str(
+            Path(get_package_share_directory("esbot_dialogue")) / "config" / "safety_hotlines.yaml")
+        alert_log = self._param("safety_alert_log") or str(DEFAULT_ALERT_LOG.expanduser())
+        model_tier = None
+        if self._param("safety_semantic_tier"):
+            from esbot_dialogue.safety.semantic import SemanticTier  # loads the MiniLM encoder
+
+            model_tier = SemanticTier()
+        policy = SafetyPolicy.from_config(hotlines, self._param("safety_locale"), alert_log, model_tier)
+        for warning in policy.warnings:
+            self.get_logger().warning(f"safety: {warning}")
+        self.get_logger().info(f"safety: {'rules + MiniLM' if model_tier else 'rules only'}, hotlines {hotlines}, "
+                               f"alert log {alert_log}")
+        return policy
 
     def _after_set_parameters(self, parameters) -> None:
         # Ranges are enforced by the descriptors; the next turn samples with the new values.
@@ -185,6 +221,15 @@ class DialogueNode(Node):
         msg.header.stamp = self.get_clock().now().to_msg()
         self.state_pub.publish(msg)
 
+    def _publish_alert(self, record: AlertRecord) -> None:
+        """Called by the engine right after the alert is durable and before anything is spoken."""
+        msg = SafetyAlert(alert_id=record.alert_id, level=record.level, category=record.category,
+                          utterance_id=record.utterance_id, text=record.text, action_taken=record.action_taken)
+        msg.header.stamp = time_from_epoch(record.stamp)
+        self.alert_pub.publish(msg)
+        self.get_logger().error(f"SAFETY ALERT level {record.level} ({record.category}) on {record.utterance_id}: "
+                                f"{record.action_taken}")
+
     # --- services ---------------------------------------------------------------------------
     def _on_reset(self, request: ResetConversation.Request, response: ResetConversation.Response):
         self._cancel.set()  # a reply being generated belongs to the conversation being forgotten
@@ -216,6 +261,18 @@ class DialogueNode(Node):
             self.get_logger().error(f"load_adapter: {response.message}")
         return response
 
+    def _on_reset_safety_mode(self, request: ResetSafetyMode.Request, response: ResetSafetyMode.Response):
+        policy = self.engine.safety
+        try:
+            policy.reset_careful_mode(request.operator_name or "unnamed operator", request.reason)
+            response.success, response.message = True, "careful mode ended"
+            self.get_logger().warning(f"safety: careful mode ended by {request.operator_name or 'unnamed operator'} "
+                                      f"({request.reason or 'no reason given'})")
+        except AlertLogError as error:  # the reset must be on record before it takes effect
+            response.success, response.message = False, f"not reset: {error}"
+            self.get_logger().error(f"safety: {response.message}")
+        return response
+
     def _on_get_history(self, request: GetHistory.Request, response: GetHistory.Response):
         turns = self.engine.history.turns()
         response.total_turns = len(turns)
@@ -231,6 +288,7 @@ class DialogueNode(Node):
             "model": chat_model.model_id, "device": str(chat_model.device), "dtype": str(chat_model.dtype),
             "adapter": chat_model.adapter_path or "", "turns_answered": str(self._turns_answered),
             "pending_utterances": str(self.queue.pending()), "history_turns": str(len(self.engine.history)),
+            "safety_careful_mode": str(self.engine.safety.careful_mode),
         }
         if self._last_stats is not None:
             values["last_time_to_first_text_s"] = f"{self._last_stats.time_to_first_text_s or 0:.3f}"

@@ -7,9 +7,11 @@ separators per message that estimates from the bare texts would miss.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, Sequence
 
+from .context_representation import check_representation, represent
 from .history import Turn
 from .text_input import truncate_to_token_budget
 
@@ -47,6 +49,10 @@ class PromptBuilder:
     prompt and the current utterance are always present (the utterance is shortened, keeping
     its end, only if it could not fit even alone); past turns are added newest first while
     they fit, so the oldest are the first to go and the kept history has no gaps.
+
+    history_representation ("raw", "keypos" or "nostopwords", see context_representation)
+    rewrites the past turns' text before they are fitted; the current utterance and the
+    system prompt are always left as they are. A past turn with nothing left is left out.
     """
 
     def __init__(
@@ -55,41 +61,49 @@ class PromptBuilder:
         system_prompt: str = DEFAULT_SYSTEM_PROMPT,
         context_window: int = 2048,
         max_new_tokens: int = 128,
+        history_representation: str = "raw",
     ) -> None:
         self.tokenizer = tokenizer
+        self.history_representation = check_representation(history_representation)
         self.system_prompt = system_prompt
         self.context_window = context_window
         self.max_new_tokens = max_new_tokens
         self.budget = context_window - max_new_tokens
         # Tokens taken by everything but the utterance's own text: fails fast on a setup
         # whose system prompt leaves no room to say anything.
-        self._fixed_tokens = self._count(self._messages([], ""))
-        if self._fixed_tokens >= self.budget:
+        fixed_tokens = self._count(self._messages(system_prompt, [], ""))
+        if fixed_tokens >= self.budget:
             raise ValueError(
-                f"The system prompt and chat template take {self._fixed_tokens} tokens, which "
+                f"The system prompt and chat template take {fixed_tokens} tokens, which "
                 f"leaves no room in a budget of {self.budget} (context window "
                 f"{context_window} minus {max_new_tokens} tokens kept for the reply)."
             )
 
-    def build(self, history_turns: Sequence[Turn], user_text: str) -> BuiltPrompt:
+    def build(self, history_turns: Sequence[Turn], user_text: str, extra_instruction: str = "") -> BuiltPrompt:
+        """extra_instruction is appended to the system prompt for this turn only (the safety
+        policy's "check on the person gently", careful mode, ...)."""
+        system = f"{self.system_prompt} {extra_instruction}" if extra_instruction else self.system_prompt
         # Interrupted replies keep what was actually said; a reply cut off before its first
         # word has nothing to show the model.
         past = [turn for turn in history_turns if turn.text]
+        if self.history_representation != "raw":
+            texts = represent([turn.text for turn in past], self.history_representation)
+            past = [dataclasses.replace(turn, text=text) for turn, text in zip(past, texts) if text]
 
-        user_text, truncated = self._fit_user_text(user_text)
+        user_text, truncated = self._fit_user_text(system, user_text)
 
         # Token count grows with the number of recent turns kept, so binary search for the
         # largest number that fits: O(log n) renders instead of one per turn.
         low, high = 0, len(past)
         while low < high:
             middle = (low + high + 1) // 2
-            if self._count(self._messages(past[len(past) - middle:], user_text)) <= self.budget:
+            if self._count(self._messages(system, past[len(past) - middle:], user_text)) <= self.budget:
                 low = middle
             else:
                 high = middle - 1
         kept = past[len(past) - low:] if low else []
 
-        messages = self._messages(kept, user_text)
+        messages = self._messages(system, kept, user_text)
         prompt_text = self._render(messages)
         input_ids = self._tokenize(prompt_text)
         return BuiltPrompt(
@@ -103,20 +117,23 @@ class PromptBuilder:
             user_text_truncated=truncated,
         )
 
-    def _fit_user_text(self, user_text: str) -> tuple[str, bool]:
-        if self._count(self._messages([], user_text)) <= self.budget:
+    def _fit_user_text(self, system: str, user_text: str) -> tuple[str, bool]:
+        if self._count(self._messages(system, [], user_text)) <= self.budget:
             return user_text, False
         # Token counts of the bare text and of the text inside the template can differ by a
         # token or two where the text meets the markers, so shrink until the render fits.
-        room = self.budget - self._fixed_tokens
+        room = self.budget - self._count(self._messages(system, [], ""))
+        if room <= 0:
+            raise ValueError(f"The system prompt with this turn's instruction leaves no room in a budget of "
+                             f"{self.budget} tokens.")
         while True:
             fitted, _ = truncate_to_token_budget(user_text, self.tokenizer, room)
-            if self._count(self._messages([], fitted)) <= self.budget:
+            if self._count(self._messages(system, [], fitted)) <= self.budget:
                 return fitted, True
             room -= 1
 
-    def _messages(self, turns: Sequence[Turn], user_text: str) -> list[dict[str, str]]:
-        messages = [{"role": "system", "content": self.system_prompt}]
+    def _messages(self, system: str, turns: Sequence[Turn], user_text: str) -> list[dict[str, str]]:
+        messages = [{"role": "system", "content": system}]
         for turn in [*turns, None]:
             role, text = ("user", user_text) if turn is None else (turn.role, turn.text)
             # Consecutive turns of one role (a user turn whose reply came out empty) are

@@ -1,11 +1,14 @@
 import itertools
 import threading
+from pathlib import Path
 
 import pytest
 
 from esbot_dialogue.dialogue_engine import DialogueEngine
 from esbot_dialogue.generation import GenerationSettings, GenerationStats
 from esbot_dialogue.prompting import PromptBuilder
+from esbot_dialogue.safety.alert_log import read_alert_log
+from esbot_dialogue.safety.policy import LOW_RISK_INSTRUCTION, SafetyPolicy
 
 
 class ScriptedModel:
@@ -190,3 +193,69 @@ def test_a_reply_ended_by_the_model_is_spoken_whole(scripted_engine):
     outcome = engine.answer("u", "I can't sleep.", chunks.append)
     assert [c.text for c in chunks] == ["I really hear you.", "Take care of yourself", ""]
     assert not any("not spoken" in w for w in outcome.warnings)
+
+
+# --- safety in the turn -------------------------------------------------------------------
+HOTLINES = Path(__file__).resolve().parents[1] / "config" / "safety_hotlines.yaml"
+
+
+@pytest.fixture
+def safe_engine(tokenizer, tmp_path):
+    """An engine with the safety policy (US hotlines) and a scripted model; alerts collected."""
+    def make(*replies):
+        alerts = []
+        policy = SafetyPolicy.from_config(HOTLINES, "US", tmp_path / "alerts.jsonl")
+        engine = DialogueEngine(ScriptedModel(*replies), PromptBuilder(tokenizer), GenerationSettings(seed=3),
+                                safety=policy, on_alert=alerts.append)
+        return engine, alerts
+    return make
+
+
+def test_a_crisis_utterance_gets_the_crisis_response_and_never_reaches_the_llm(safe_engine):
+    engine, alerts = safe_engine(words("This must never be said."))
+    chunks = []
+    outcome = engine.answer("u1", "I have the pills in my hand and I'm going to take them all tonight", chunks.append)
+    assert engine.chat_model.prompts == []  # the LLM was not asked
+    said = " ".join(c.text for c in chunks)
+    assert "988" in said and "911" in said and "never be said" not in said
+    assert [c.is_final for c in chunks][-1] and [c.chunk_index for c in chunks] == list(range(len(chunks)))
+    assert len(alerts) == 1 and alerts[0].level == 3 and alerts[0].category == "suicide_self_harm"
+    assert read_alert_log(engine.safety.alert_log.path) == alerts  # durable before anything was said
+    assert outcome.safety.skip_llm and outcome.stats is None
+    user, robot = engine.history.turns()
+    assert robot.text == outcome.reply_text == said.strip()
+
+
+def test_an_unsafe_sentence_is_withheld_generation_stops_and_a_safe_one_is_said(safe_engine):
+    pieces = words("I hear how heavy this feels for you. You could just take twenty sleeping pills at once. "
+                   "Then you would sleep for a long time.")
+    engine, alerts = safe_engine(pieces)
+    chunks = []
+    outcome = engine.answer("u1", "I can't sleep at all lately.", chunks.append)
+    said = " ".join(c.text for c in chunks)
+    assert said.startswith("I hear how heavy this feels for you.")
+    assert "pills" not in said and "long time" not in said
+    assert engine.chat_model.yielded < len(pieces)  # generation was stopped
+    assert outcome.reply_replaced and len(alerts) == 1 and "unsafe_reply_replaced" in alerts[0].action_taken
+    assert engine.history.turns()[-1].text == outcome.reply_text == said.strip()
+
+
+def test_low_risk_adds_a_check_in_instruction_for_the_llm(safe_engine):
+    engine, alerts = safe_engine(words("That sounds really painful."))
+    engine.answer("u1", "i feel so hopeless", lambda chunk: None)
+    assert LOW_RISK_INSTRUCTION in engine.chat_model.prompts[0].messages[0]["content"]
+    assert alerts == []
+
+
+def test_careful_mode_holds_after_a_crisis_and_survives_a_conversation_reset(safe_engine):
+    engine, _ = safe_engine(words("I am glad you are still talking with me."), words("Thank you for telling me."))
+    engine.answer("u1", "I'm going to kill myself tonight", lambda chunk: None)
+    engine.reset()
+    chunks = []
+    engine.answer("u2", "ok", chunks.append)
+    said = " ".join(c.text for c in chunks)
+    assert "988" in said  # the way to human help is repeated after the LLM's reply
+    assert "988" in engine.chat_model.prompts[0].messages[0]["content"]  # careful instruction
+    engine.safety.reset_careful_mode("operator", "checked in person")
+    engine.answer("u3", "thanks", lambda chunk: None)
+    assert "988" not in engine.chat_model.prompts[1].messages[0]["content"]

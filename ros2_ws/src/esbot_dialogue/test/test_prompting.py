@@ -92,7 +92,7 @@ def test_the_budget_holds_for_random_histories(tokenizer):
         if used < len(history):
             one_more = builder.build(history[len(history) - used - 1:], built.user_text)
             assert one_more.history_turns_used == used  # the builder itself finds no room...
-            richer = builder._messages(history[len(history) - used - 1:], built.user_text)
+            richer = builder._messages(builder.system_prompt, history[len(history) - used - 1:], built.user_text)
             assert template_tokens(tokenizer, richer) > budget  # ...and the template agrees
     assert seen == {"truncated", "whole", "dropped", "all kept"}  # every case was exercised
 
@@ -133,3 +133,54 @@ def test_interrupted_turns_are_included_as_said(tokenizer):
 def test_a_system_prompt_that_leaves_no_room_is_refused(tokenizer):
     with pytest.raises(ValueError, match="no room"):
         PromptBuilder(tokenizer, system_prompt="word " * 400, context_window=512, max_new_tokens=128)
+
+
+def test_history_representation_rewrites_past_turns_only(tokenizer):
+    history = [
+        Turn("user", "I'm worried because my mother's job isn't safe.", 1.0, "u1"),
+        Turn("assistant", "Ok.", 2.0, "t1"),  # nothing left in keypos: left out
+        Turn("assistant", "That sounds hard. What happened?", 3.0, "t2"),
+    ]
+    utterance = "She said that it is fine, but I don't believe her."
+    built = PromptBuilder(tokenizer, history_representation="keypos").build(history, utterance)
+    assert built.messages == [
+        {"role": "system", "content": DEFAULT_SYSTEM_PROMPT},
+        {"role": "user", "content": "I worried because my mother job safe"},
+        {"role": "assistant", "content": "That sounds hard What happened"},
+        {"role": "user", "content": utterance},  # the current utterance as said
+    ]
+    assert built.prompt_tokens == template_tokens(tokenizer, built.messages)
+
+    built = PromptBuilder(tokenizer, history_representation="nostopwords").build(history, utterance)
+    assert [m["content"] for m in built.messages[1:]] == [
+        "worried mother job safe.",
+        # "Ok." survives (not a stopword); both assistant turns are merged, as for any consecutive turns.
+        "Ok. sounds hard. happened?",
+        utterance,
+    ]
+    assert built.messages[0]["content"] == DEFAULT_SYSTEM_PROMPT
+
+
+def test_raw_history_representation_is_the_default(tokenizer):
+    history = [Turn("user", "I'm worried.", 1.0, "u1"), Turn("assistant", "Why?", 2.0, "t1")]
+    default = PromptBuilder(tokenizer).build(history, "Work.")
+    raw = PromptBuilder(tokenizer, history_representation="raw").build(history, "Work.")
+    assert default == raw
+    assert default.messages[1]["content"] == "I'm worried."
+
+
+def test_unknown_history_representation_is_refused(tokenizer):
+    with pytest.raises(ValueError, match="raw, keypos, nostopwords"):
+        PromptBuilder(tokenizer, history_representation="summary")
+
+
+def test_an_extra_instruction_joins_the_system_prompt_for_one_turn_within_the_budget(tokenizer):
+    builder = PromptBuilder(tokenizer, context_window=300, max_new_tokens=50)
+    history = [Turn("user" if i % 2 == 0 else "assistant", f"turn number {i} with a few words", float(i), str(i))
+               for i in range(30)]
+    plain = builder.build(history, "I feel low.")
+    guided = builder.build(history, "I feel low.", extra_instruction="Gently check whether they are safe.")
+    assert guided.messages[0]["content"] == builder.system_prompt + " Gently check whether they are safe."
+    assert plain.messages[0]["content"] == builder.system_prompt
+    assert guided.prompt_tokens <= builder.budget
+    assert guided.history_turns_used < plain.history_turns_used  # the instruction's room comes from old turns

@@ -19,9 +19,14 @@ SAFETY_ALERT = "safety_alert"              # esbot_msgs/SafetyAlert: -> human op
 RESET_CONVERSATION = "reset_conversation"  # esbot_msgs/srv/ResetConversation
 LOAD_ADAPTER = "load_adapter"              # esbot_msgs/srv/LoadAdapter
 GET_HISTORY = "get_history"                # esbot_msgs/srv/GetHistory
+RESET_SAFETY_MODE = "reset_safety_mode"    # esbot_msgs/srv/ResetSafetyMode (operator)
 
 # Latched: a node that starts late still learns the current state.
 STATE_QOS = QoSProfile(depth=1, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL,
                        reliability=QoSReliabilityPolicy.RELIABLE)
 # Reliable and deep enough that no reply chunk or transcript is dropped in a burst.
 STREAM_QOS = QoSProfile(depth=100, reliability=QoSReliabilityPolicy.RELIABLE)
+# Safety alerts are kept for late joiners (an operator console started after the alert) and
+# never dropped in a burst.
+ALERT_QOS = QoSProfile(depth=100, durability=QoSDurabilityPolicy.TRANSIENT_LOCAL,
+                       reliability=QoSReliabilityPolicy.RELIABLE)

@@ -79,7 +79,7 @@ class MockHumanoid(Node):
         self.create_subscription(ConversationState, interfaces.CONVERSATION_STATE, self._on_state, interfaces.STATE_QOS)
         self.create_subscription(GestureCommand, interfaces.GESTURE, self._on_gesture, interfaces.STREAM_QOS)
         self.create_subscription(AudioFrame, interfaces.SPEAKER_AUDIO, self._on_speaker_audio, interfaces.STREAM_QOS)
-        self.create_subscription(SafetyAlert, interfaces.SAFETY_ALERT, self._on_safety_alert, interfaces.STREAM_QOS)
+        self.create_subscription(SafetyAlert, interfaces.SAFETY_ALERT, self._on_safety_alert, interfaces.ALERT_QOS)
         self.reset_client = self.create_client(ResetConversation, interfaces.RESET_CONVERSATION)
 
         self.session_log.write("session_start", node=self.get_fully_qualified_name())
