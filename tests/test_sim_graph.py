@@ -154,6 +154,7 @@ def test_lora_adapter_changes_output_and_mismatch_is_refused(scripted_conversati
     loaded = client.load_adapter(str(lora_adapters / "matching"))
     assert loaded.success, loaded.message
     assert loaded.active_adapter == str(lora_adapters / "matching")
+    assert "past turns in raw representation" in loaded.message  # no manifest: raw history
     adapted_reply = fresh_reply()
     assert adapted_reply != base_reply
 

@@ -249,3 +249,16 @@ def _read_json(path: Path, what: str) -> dict[str, Any] | None:
     if not isinstance(data, dict):
         raise AdapterError(f"The {what} {path} is not a JSON object.")
     return data
+
+
+def history_representation_for(info: AdapterInfo | None, configured: str) -> str:
+    """The context representation past turns get: the configured one if set, else the one the
+    adapter was trained with (its esbot manifest), else raw. An adapter trained on KeyPOS
+    history has only ever seen KeyPOS history, so that is what it should be given."""
+    from .context_representation import check_representation
+
+    if configured:
+        return check_representation(configured)
+    if info is not None and info.context_representation:
+        return check_representation(str(info.context_representation))
+    return "raw"

@@ -26,7 +26,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
-from esbot_dialogue.adapters import AdapterError
+from esbot_dialogue.adapters import AdapterError, history_representation_for, read_adapter_info
 from esbot_dialogue.dialogue_engine import DialogueEngine, ReplyChunk
 from esbot_dialogue.generation import ChatModel, GenerationSettings, ModelLoadError
 from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder
@@ -48,6 +48,9 @@ PARAMETERS = {
     "adapter_path": ("", 'LoRA adapter folder (PEFT format) loaded at start; "" = base model. '
                          "Use the load_adapter service to change it at run time.", {"read_only": True}),
     "system_prompt": ("", '"" = the built-in emotional-support prompt.', {"read_only": True}),
+    "history_representation": ("", 'How past turns are put in the context: raw, keypos or nostopwords; "" = the '
+                                   "one the loaded adapter was trained with (its esbot_manifest.json), else raw.",
+                               {"read_only": True}),
     "context_window": (2048, "Tokens for system prompt + history + utterance + reply.",
                        {"read_only": True, "integer_range": [IntegerRange(from_value=256, to_value=131072)]}),
     "max_new_tokens": (128, "Longest reply, in tokens.",
@@ -145,9 +148,14 @@ class DialogueNode(Node):
             except AdapterError as error:
                 self.get_logger().error(f"{error} -- serving the base model instead")
         prompt_builder = PromptBuilder(chat_model.tokenizer, self._param("system_prompt") or DEFAULT_SYSTEM_PROMPT,
-                                       self._param("context_window"), self._param("max_new_tokens"))
+                                       self._param("context_window"), self._param("max_new_tokens"),
+                                       self._history_representation(chat_model.adapter_path))
         return DialogueEngine(chat_model, prompt_builder, self._generation_settings(),
                               safety=self._load_safety_policy(), on_alert=self._publish_alert)
+
+    def _history_representation(self, adapter_path: str | None) -> str:
+        info = read_adapter_info(adapter_path) if adapter_path else None
+        return history_representation_for(info, self._param("history_representation"))
 
     def _load_safety_policy(self) -> SafetyPolicy:
         hotlines = self._param("safety_hotlines_file") or str(
@@ -250,6 +258,9 @@ class DialogueNode(Node):
                 else:
                     chat_model.unload_adapter()
                     response.message = "adapter unloaded: serving the base model"
+                builder = self.engine.prompt_builder
+                builder.history_representation = self._history_representation(chat_model.adapter_path)
+                response.message += f"; past turns in {builder.history_representation} representation"
                 response.success = True
             except AdapterError as error:
                 response.success = False

@@ -182,3 +182,18 @@ def test_fully_saved_modules_are_checked_too(adapters, tmp_path, chat_model):
     assert check_adapter_compatibility(read_adapter_info(copy), chat_model.model_id, chat_model.model) == [
         "The adapter's lm_head.weight has shape [10, 576], the model's has [49152, 576]."
     ]
+
+
+def test_history_representation_follows_the_adapter_manifest_unless_configured(adapters, tmp_path):
+    from esbot_dialogue.adapters import history_representation_for
+
+    trained = variant(adapters, tmp_path)
+    (trained / "esbot_manifest.json").write_text(json.dumps({"context_representation": "keypos"}))
+    info = read_adapter_info(trained)
+    assert history_representation_for(info, "") == "keypos"
+    assert history_representation_for(info, "nostopwords") == "nostopwords"  # the operator's choice wins
+    assert history_representation_for(read_adapter_info(adapters / "matching"), "") == "raw"  # no manifest
+    assert history_representation_for(None, "") == "raw"
+    (trained / "esbot_manifest.json").write_text(json.dumps({"context_representation": "summary-of-sorts"}))
+    with pytest.raises(ValueError, match="valid ones are"):
+        history_representation_for(read_adapter_info(trained), "")
