@@ -12,13 +12,14 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # Import the packages from this source tree (also outside the repository's pytest.ini).
-for path in (REPO / "training", REPO / "ros2_ws" / "src" / "esbot_dialogue"):
+for path in (REPO / "training", REPO / "ros2_ws" / "src" / "esbot_dialogue",
+             REPO / "ros2_ws" / "src" / "esbot_dialogue" / "test"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
+from model_fixtures import model_dir, tokenizer  # noqa: E402,F401  (the real SmolLM2)
 
 
 @pytest.fixture(scope="session")
@@ -27,20 +28,3 @@ def esconv_dir() -> Path:
     if not (location / "train.jsonl").is_file():
         pytest.skip(f"ESConv is not at {location} (set ESBOT_ESCONV_DIR to a thu-coai/esconv copy)")
     return location
-
-
-@pytest.fixture(scope="session")
-def model_dir() -> str:
-    from esbot_dialogue.model_store import resolve_model
-
-    resolved = resolve_model(MODEL_ID)
-    if not Path(resolved).is_dir():
-        pytest.fail(f"{MODEL_ID} is not prepared locally: run `make setup` (or scripts/prepare_models.py)")
-    return resolved
-
-
-@pytest.fixture(scope="session")
-def tokenizer(model_dir):
-    from transformers import AutoTokenizer
-
-    return AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
