@@ -265,7 +265,7 @@ def make_sft_config(config: RunConfig, run_dir: Path, device: str, dtype: Any) -
         per_device_eval_batch_size=train.per_device_eval_batch_size,
         gradient_accumulation_steps=train.gradient_accumulation_steps,
         lr_scheduler_type=train.lr_scheduler_type,
-        warmup_steps=train.warmup_ratio,
+        warmup_steps=train.warmup_ratio,  # transformers 5: a value below 1 is a fraction of the steps
         weight_decay=train.weight_decay,
         max_grad_norm=train.max_grad_norm,
         optim=train.optim,
