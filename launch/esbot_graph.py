@@ -23,13 +23,21 @@ class NodeSpec:
 
 DIALOGUE = NodeSpec("esbot_dialogue", "dialogue_node", "dialogue",
                     "answers user transcripts with the LLM, streaming the reply")
+ASR = NodeSpec("esbot_speech", "asr_node", "asr",
+               "hears the user: voice activity detection, echo gate, faster-whisper; detects barge-in")
+TTS = NodeSpec("esbot_speech", "tts_node", "tts",
+               "speaks the reply sentence by sentence with Piper, timed gestures, stops on barge-in")
 MOCK_HUMANOID = NodeSpec("esbot_sim", "mock_humanoid", "mock_humanoid",
                          "the simulated robot and user: says scripted or typed lines, logs the session",
                          takes_terminal=True)
 
 GRAPHS: dict[str, tuple[NodeSpec, ...]] = {
-    # What runs on the robot PC; the robot's own drivers provide the rest.
-    "robot": (DIALOGUE,),
-    # The robot graph plus the mock humanoid: simulation tests, the demo and the terminal chat.
+    # What runs on the robot PC; the robot's audio driver provides microphone_audio and plays
+    # speaker_audio (or the ASR/TTS nodes use local sound devices: audio_source / output).
+    "robot": (DIALOGUE, ASR, TTS),
+    # The robot graph plus the mock humanoid, which plays the user's recordings into the
+    # microphone and hears the robot's voice: the spoken demo and the speech system tests.
+    "spoken_sim": (DIALOGUE, ASR, TTS, MOCK_HUMANOID),
+    # Dialogue and mock humanoid only, in text: the terminal chat and the dialogue system tests.
     "sim": (DIALOGUE, MOCK_HUMANOID),
 }

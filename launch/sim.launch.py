@@ -1,6 +1,6 @@
 """ros2 launch launch/sim.launch.py [params_file:=...] [namespace:=esbot]
 
-The robot graph plus the mock humanoid (see esbot_graph.py). The launch ends when the mock
+The dialogue node and the mock humanoid in text, no speech (see esbot_graph.py). The launch ends when the mock
 humanoid has finished its conversation script, or when any node exits.
 """
 

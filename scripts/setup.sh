@@ -79,5 +79,6 @@ fi
 
 step "model assets ($ESBOT_MODELS_DIR)"
 python "$ROOT/scripts/prepare_models.py"
+python "$ROOT/scripts/prepare_user_audio.py"
 
 printf '\nesbot is set up. Run the demo with: make demo\n'

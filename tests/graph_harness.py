@@ -2,6 +2,7 @@
 processes, and talk to it from the test process as a ROS 2 node would."""
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -13,12 +14,15 @@ from pathlib import Path
 
 import rclpy
 from esbot_graph import NAMESPACE
+from rclpy.action import ActionClient
 from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
 from esbot_msgs.msg import ConversationState, ReplyChunk, SafetyAlert, Transcript
+from esbot_msgs.action import Say
 from esbot_msgs.srv import GetHistory, LoadAdapter, ResetConversation, ResetSafetyMode
+from esbot_sim.session_log import read_session_log
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +31,9 @@ class LaunchedGraph:
     """The offline launcher in a subprocess; its output goes to a log file for post-mortems."""
 
     def __init__(self, graph: str, overrides: dict[str, object], log_path: Path):
+        # Each test's conversations go to a store in its own folder, never the user's real one
+        # (which would also carry conversations over from earlier test runs).
+        overrides = {"dialogue.memory_store_path": log_path.parent / "conversations.sqlite3", **overrides}
         command = [sys.executable, str(ROOT / "launch" / "offline_launcher.py"), graph]
         for key, value in overrides.items():
             command += ["--set", f"{key}={value}"]
@@ -56,7 +63,7 @@ class LaunchedGraph:
 
 
 class GraphClient:
-    """A node in the test process: publishes transcripts, records replies, calls services."""
+    """A node in the test process: publishes transcripts, records replies, calls services and actions."""
 
     def __init__(self, name: str = "esbot_test_client"):
         if not rclpy.ok():
@@ -144,7 +151,50 @@ class GraphClient:
     def reset_safety_mode(self, operator: str, reason: str) -> ResetSafetyMode.Response:
         return self.call(self.safety_reset_client, ResetSafetyMode.Request(operator_name=operator, reason=reason))
 
+    def say_aloud(self, text: str, cancel_after_s: float | None = None, timeout: float = 60.0):
+        """Send a Say goal to the TTS node; cancel it after cancel_after_s if given. (result, feedback)"""
+        client = ActionClient(self.node, Say, interfaces.SAY)
+        assert client.wait_for_server(timeout_sec=30.0), "no say action server"
+        feedback = []
+        accepted = self._wait(client.send_goal_async(Say.Goal(text=text), feedback_callback=feedback.append),
+                              timeout)
+        assert accepted.accepted, "Say goal refused"
+        if cancel_after_s is not None:
+            time.sleep(cancel_after_s)
+            self._wait(accepted.cancel_goal_async(), timeout)
+        result = self._wait(accepted.get_result_async(), timeout)
+        client.destroy()
+        return result, [f.feedback for f in feedback]
+
+    @staticmethod
+    def _wait(future, timeout: float):
+        done = threading.Event()
+        future.add_done_callback(lambda _: done.set())
+        assert done.wait(timeout), "no answer in time"
+        return future.result()
+
     def close(self) -> None:
         self.executor.shutdown()
         self.node.destroy_node()
         rclpy.try_shutdown()
+
+
+ENGLISH_FUNCTION_WORDS = {"i", "you", "the", "a", "to", "and", "it", "is", "that", "of", "your", "can", "be", "it's",
+                          "i'm", "you're", "in", "for", "what", "how", "this", "are", "with", "my", "me", "feel"}
+
+
+def looks_like_english(text: str) -> bool:
+    words = re.findall(r"[A-Za-z']+", text.lower())
+    ascii_share = sum(ch.isascii() for ch in text) / max(len(text), 1)
+    return len(words) >= 3 and ascii_share > 0.95 and len(ENGLISH_FUNCTION_WORDS.intersection(words)) >= 2
+
+
+def wait_for_event(log_path, event: str, timeout: float) -> list[dict]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if log_path.exists():
+            records = read_session_log(log_path)
+            if any(r["event"] == event for r in records):
+                return records
+        time.sleep(0.5)
+    raise AssertionError(f"no {event!r} in the session log within {timeout} s")

@@ -11,12 +11,16 @@ from esbot_graph import DEFAULT_PARAMS_FILE, GRAPHS, NAMESPACE
 import offline_launcher
 
 ROOT = Path(__file__).resolve().parent.parent
-LAUNCH_FILES = {"robot": ROOT / "launch" / "robot.launch.py", "sim": ROOT / "launch" / "sim.launch.py"}
+LAUNCH_FILES = {name: ROOT / "launch" / f"{name}.launch.py" for name in ("robot", "sim", "spoken_sim")}
 
 
-def declared_parameters(package: str) -> dict:
-    if package == "esbot_dialogue":
+def declared_parameters(executable: str) -> dict:
+    if executable == "dialogue_node":
         from esbot_dialogue.dialogue_node import PARAMETERS
+    elif executable == "asr_node":
+        from esbot_speech.asr_node import PARAMETERS
+    elif executable == "tts_node":
+        from esbot_speech.tts_node import PARAMETERS
     else:
         from esbot_sim.mock_humanoid_node import PARAMETERS
     return PARAMETERS
@@ -30,9 +34,14 @@ def test_every_node_of_every_graph_is_a_real_executable():
             assert offline_launcher.find_executable(spec).is_file()  # built by `make setup`
 
 
-def test_the_sim_graph_is_the_robot_graph_plus_the_mock_humanoid():
-    assert GRAPHS["sim"][: len(GRAPHS["robot"])] == GRAPHS["robot"]
-    assert [spec.name for spec in GRAPHS["sim"][len(GRAPHS["robot"]):]] == ["mock_humanoid"]
+def test_the_spoken_sim_graph_is_the_robot_graph_plus_the_mock_humanoid():
+    assert GRAPHS["spoken_sim"][: len(GRAPHS["robot"])] == GRAPHS["robot"]
+    assert [spec.name for spec in GRAPHS["spoken_sim"][len(GRAPHS["robot"]):]] == ["mock_humanoid"]
+    assert {spec.name for spec in GRAPHS["sim"]} == {"dialogue", "mock_humanoid"}  # the text-only graph
+
+
+def test_every_graph_has_a_launch_file():
+    assert set(LAUNCH_FILES) == set(GRAPHS) and all(path.is_file() for path in LAUNCH_FILES.values())
 
 
 def test_params_file_sets_only_declared_parameters_and_every_one_is_described():
@@ -40,7 +49,7 @@ def test_params_file_sets_only_declared_parameters_and_every_one_is_described():
     nodes = {spec.name: spec for graph in GRAPHS.values() for spec in graph}
     assert set(params) == set(nodes)
     for name, spec in nodes.items():
-        declared = declared_parameters(spec.package)
+        declared = declared_parameters(spec.executable)
         assert set(params[name]["ros__parameters"]) == set(declared), name
         for parameter, (default, description, *_) in declared.items():
             assert len(description) > 15, f"{name}.{parameter} lacks a description"

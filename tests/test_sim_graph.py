@@ -5,7 +5,6 @@ import json
 import os
 import re
 import signal
-import time
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from esbot_dialogue.safety.alert_log import ModeReset, read_alert_log
 from esbot_dialogue.safety.policy import SafetyPolicy
 from esbot_msgs.msg import SafetyAlert
 from esbot_sim.session_log import read_session_log
-from graph_harness import GraphClient, LaunchedGraph
+from graph_harness import GraphClient, LaunchedGraph, looks_like_english, wait_for_event
 from lora_test_adapters import make_test_adapters
 
 pytestmark = pytest.mark.system
@@ -36,27 +35,6 @@ SCRIPT = "\n".join([
 ])
 # Short, greedy replies keep the test quick on 2 cores and make outputs comparable.
 DIALOGUE_OVERRIDES = {"dialogue.max_new_tokens": 40, "dialogue.do_sample": "false", "dialogue.context_window": 1024}
-ENGLISH_FUNCTION_WORDS = {"i", "you", "the", "a", "to", "and", "it", "is", "that", "of", "your", "can", "be", "it's",
-                          "i'm", "you're", "in", "for", "what", "how", "this", "are", "with", "my", "me", "feel"}
-
-
-def looks_like_english(text: str) -> bool:
-    words = re.findall(r"[A-Za-z']+", text.lower())
-    ascii_share = sum(ch.isascii() for ch in text) / max(len(text), 1)
-    return len(words) >= 3 and ascii_share > 0.95 and len(ENGLISH_FUNCTION_WORDS.intersection(words)) >= 2
-
-
-def wait_for_event(log_path, event: str, timeout: float) -> list[dict]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if log_path.exists():
-            records = read_session_log(log_path)
-            if any(r["event"] == event for r in records):
-                return records
-        time.sleep(0.5)
-    raise AssertionError(f"no {event!r} in the session log within {timeout} s")
-
-
 def turns_by_utterance(records: list[dict]) -> dict[str, list[dict]]:
     chunks: dict[str, list[dict]] = {}
     for record in records:

@@ -157,6 +157,12 @@ def _coerce(section: str, key: str, value: Any, annotation: str) -> Any:
             if isinstance(value, (dict, list)):
                 raise ValueError
             return str(value)
+        if base == "list[int]":
+            if isinstance(value, str):
+                value = [int(part) for part in value.split(",") if part.strip()]
+            if not isinstance(value, list) or not all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+                raise ValueError
+            return list(value)
         if base.startswith("list"):
             if isinstance(value, str):
                 value = [part.strip() for part in value.split(",") if part.strip()]
@@ -168,10 +174,10 @@ def _coerce(section: str, key: str, value: Any, annotation: str) -> Any:
     return value
 
 
-def _apply(config: RunConfig, section: str, key: str, value: Any) -> None:
-    if section not in _SECTIONS:
-        raise TrainingConfigError(f"Unknown config section {section!r}; valid sections: {', '.join(_SECTIONS)}.")
-    types = _field_types(_SECTIONS[section])
+def _apply(config: Any, sections: dict[str, type], section: str, key: str, value: Any) -> None:
+    if section not in sections:
+        raise TrainingConfigError(f"Unknown config section {section!r}; valid sections: {', '.join(sections)}.")
+    types = _field_types(sections[section])
     if key not in types:
         raise TrainingConfigError(
             f"Unknown setting {section}.{key}; valid {section} settings: {', '.join(types)}."
@@ -181,7 +187,15 @@ def _apply(config: RunConfig, section: str, key: str, value: Any) -> None:
 
 def load_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> RunConfig:
     """Defaults, then the YAML file, then the --set overrides; validated."""
-    config = RunConfig()
+    config = load_sections(RunConfig(), _SECTIONS, path, overrides)
+    validate(config)
+    return config
+
+
+def load_sections(config: Any, sections: dict[str, type], path: str | os.PathLike | None,
+                  overrides: list[str] | None) -> Any:
+    """Fill a config made of section dataclasses (attribute name = section name) from a YAML
+    file, then from --set overrides; shared by training and evaluation configs."""
     if path is not None:
         file = Path(path).expanduser()
         try:
@@ -191,36 +205,35 @@ def load_config(path: str | os.PathLike | None = None, overrides: list[str] | No
         except yaml.YAMLError as error:
             raise TrainingConfigError(f"Config file {file} is not valid YAML: {error}") from error
         if not isinstance(loaded, dict):
-            raise TrainingConfigError(f"Config file {file} must be a mapping of sections ({', '.join(_SECTIONS)}).")
+            raise TrainingConfigError(f"Config file {file} must be a mapping of sections ({', '.join(sections)}).")
         for section, values in loaded.items():
-            if section not in _SECTIONS:
+            if section not in sections:
                 raise TrainingConfigError(
-                    f"Unknown section {section!r} in {file}; valid sections: {', '.join(_SECTIONS)}."
+                    f"Unknown section {section!r} in {file}; valid sections: {', '.join(sections)}."
                 )
             if not isinstance(values, dict):
                 raise TrainingConfigError(f"Section {section!r} in {file} must be a mapping of settings.")
             for key, value in values.items():
-                _apply(config, section, str(key), value)
+                _apply(config, sections, section, str(key), value)
     for override in overrides or []:
         key, sep, raw = override.partition("=")
         if not sep or not key.strip():
             raise TrainingConfigError(f"--set needs key=value (e.g. train.max_steps=40), not {override!r}.")
         section, dot, name = key.strip().rpartition(".")
         if not dot:
-            owners = [s for s, cls in _SECTIONS.items() if name in _field_types(cls)]
+            owners = [s for s, cls in sections.items() if name in _field_types(cls)]
             if len(owners) != 1:
                 raise TrainingConfigError(
                     f"--set {name}: " + ("no section has this setting" if not owners
                                          else f"ambiguous, give the section ({', '.join(o + '.' + name for o in owners)})")
-                    + f"; sections: {', '.join(_SECTIONS)}."
+                    + f"; sections: {', '.join(sections)}."
                 )
             section = owners[0]
         try:
             value = yaml.safe_load(raw) if raw.strip() else ""
         except yaml.YAMLError:
             value = raw
-        _apply(config, section, name, value)
-    validate(config)
+        _apply(config, sections, section, name, value)
     return config
 
 

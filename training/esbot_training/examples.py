@@ -85,6 +85,53 @@ class ExampleStats:
         return text
 
 
+@dataclass(frozen=True)
+class SupporterReply:
+    """One supporter reply of a dialogue with what the robot would have had before it."""
+
+    dialogue_id: str
+    reply_index: int  # which supporter reply of the dialogue (0-based)
+    history: list[Turn]  # every turn before the current utterance, one Turn per dialogue turn
+    utterance: str  # the seeker's turns right before the reply, joined
+    target: str  # the supporter's consecutive turns, joined
+    strategy: str  # "; "-joined strategies ("" when not annotated)
+
+
+def supporter_replies(dialogue: Dialogue, skipped: Counter | None = None) -> list[SupporterReply]:
+    """The dialogue as robot turns (see the module docstring); used by training and evaluation."""
+    # Runs of one speaker: [(speaker, [turns...]), ...]
+    runs: list[tuple[str, list]] = []
+    for turn in dialogue.turns:
+        if runs and runs[-1][0] == turn.speaker:
+            runs[-1][1].append(turn)
+        else:
+            runs.append((turn.speaker, [turn]))
+    while runs and runs[0][0] == "supporter":
+        if skipped is not None:
+            skipped["supporter_turns_before_the_seeker_spoke"] += len(runs[0][1])
+        runs.pop(0)
+
+    replies = []
+    for position, (speaker, turns) in enumerate(runs):
+        if speaker == "seeker":
+            continue
+        # History: every turn before the current utterance's run, one Turn per turn
+        # (PromptBuilder merges consecutive ones exactly as on the robot).
+        history = [
+            Turn("user" if turn.speaker == "seeker" else "assistant", turn.text, float(i), f"{dialogue.dialogue_id}:{i}")
+            for i, turn in enumerate(t for _, run in runs[: position - 1] for t in run)
+        ]
+        replies.append(SupporterReply(
+            dialogue_id=dialogue.dialogue_id,
+            reply_index=len(replies),
+            history=history,
+            utterance=" ".join(turn.text for turn in runs[position - 1][1]),
+            target=" ".join(turn.text for turn in turns),
+            strategy="; ".join(dict.fromkeys(turn.strategy for turn in turns if turn.strategy)),
+        ))
+    return replies
+
+
 class ExampleBuilder:
     """Turns dialogues into tokenized examples for one tokenizer and one prompt setup."""
 
@@ -128,34 +175,10 @@ class ExampleBuilder:
         return examples, stats
 
     def _dialogue_examples(self, dialogue: Dialogue, stats: ExampleStats) -> list[TrainingExample]:
-        # Runs of one speaker: [(speaker, [turns...]), ...]
-        runs: list[tuple[str, list]] = []
-        for turn in dialogue.turns:
-            if runs and runs[-1][0] == turn.speaker:
-                runs[-1][1].append(turn)
-            else:
-                runs.append((turn.speaker, [turn]))
-        while runs and runs[0][0] == "supporter":
-            stats.skipped["supporter_turns_before_the_seeker_spoke"] += len(runs[0][1])
-            runs.pop(0)
-
         examples = []
-        history: list[Turn] = []
-        reply_index = 0
-        for position, (speaker, turns) in enumerate(runs):
-            if speaker == "seeker":
-                continue
-            utterance = " ".join(turn.text for turn in runs[position - 1][1])
-            # History: every turn before the current utterance's run, one Turn per turn
-            # (PromptBuilder merges consecutive ones exactly as on the robot).
-            history = [
-                Turn("user" if turn.speaker == "seeker" else "assistant", turn.text, float(i), f"{dialogue.dialogue_id}:{i}")
-                for i, turn in enumerate(t for _, run in runs[: position - 1] for t in run)
-            ]
-            target = " ".join(turn.text for turn in turns)
-            strategy = "; ".join(dict.fromkeys(turn.strategy for turn in turns if turn.strategy))
-            example = self._example(dialogue.dialogue_id, reply_index, history, utterance, target, strategy, stats)
-            reply_index += 1
+        for reply in supporter_replies(dialogue, stats.skipped):
+            example = self._example(dialogue.dialogue_id, reply.reply_index, reply.history, reply.utterance,
+                                    reply.target, reply.strategy, stats)
             if example is not None:
                 examples.append(example)
         return examples

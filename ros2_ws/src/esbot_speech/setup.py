@@ -17,7 +17,13 @@ setup(
     zip_safe=True,
     maintainer="esbot developers",
     maintainer_email="esbot@example.org",
-    description="Speech layer of esbot: audio conversion, streaming VAD, segmentation, gestures, barge-in.",
+    description="Speech layer of esbot: the ASR node (Silero VAD + faster-whisper) and the TTS node (Piper, gestures, barge-in).",
     license="Apache-2.0",
     extras_require={"test": ["pytest"]},
+    entry_points={
+        "console_scripts": [
+            "asr_node = esbot_speech.asr_node:main",
+            "tts_node = esbot_speech.tts_node:main",
+        ],
+    },
 )

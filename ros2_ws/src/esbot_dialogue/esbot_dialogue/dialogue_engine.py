@@ -14,7 +14,9 @@ from dataclasses import dataclass
 from typing import Callable
 
 from .generation import ChatModel, GenerationSettings, GenerationStats
-from .history import ConversationHistory, Turn
+from .history import Turn
+from .memory.context_memory import ContextMemory
+from .memory.conversation_store import StoreError
 from .prompting import BuiltPrompt, PromptBuilder
 from .safety.alert_log import AlertLogError, AlertRecord
 from .safety.policy import Decision, SafetyPolicy
@@ -65,9 +67,12 @@ class DialogueEngine:
         chunker_factory: Callable[[], SentenceChunker] = SentenceChunker,
         safety: SafetyPolicy | None = None,
         on_alert: Callable[[AlertRecord], None] = lambda record: None,
+        memory: ContextMemory | None = None,
     ) -> None:
         """safety checks every utterance before the LLM and every sentence before it is emitted;
-        on_alert is called with each safety alert (already in the durable log) as it happens."""
+        on_alert is called with each safety alert (already in the durable log) as it happens.
+        memory builds each prompt from the stored conversation (default: an in-memory store,
+        the prompt builder's representation, no summary)."""
         self.chat_model = chat_model
         self.safety = safety
         self.on_alert = on_alert
@@ -75,7 +80,12 @@ class DialogueEngine:
         self.settings = settings or GenerationSettings()
         self.clock = clock
         self.chunker_factory = chunker_factory
-        self.history = ConversationHistory()
+        self.memory = memory if memory is not None else ContextMemory(prompt_builder)
+        self.history = self.memory.history
+        # What speech output reported as actually spoken, for turns not yet in the history
+        # (the report can overtake the end of the turn after a barge-in).
+        self._spoken_reports: dict[str, tuple[str, bool]] = {}
+        self._spoken_lock = threading.Lock()
 
     def answer(
         self,
@@ -88,7 +98,9 @@ class DialogueEngine:
 
         If cancel is set (barge-in), generation stops, nothing more is spoken, the final
         chunk still closes the turn and the history records what had been said, marked
-        interrupted. Errors from the model propagate and leave the history unchanged.
+        interrupted. The utterance is stored before the first chunk is emitted and the reply
+        once it is complete. Errors from the model propagate; the utterance stays stored (it
+        was said), with no reply after it.
         """
         started = self.clock()
         cleaned = clean_user_text(raw_text)
@@ -98,8 +110,13 @@ class DialogueEngine:
                 sentence_chunks=0, ignored=True, warnings=cleaned.warnings,
             )
         warnings = list(cleaned.warnings)
+        with self.memory.replying():  # no background summarizing while this turn is produced
+            return self._answer(utterance_id, cleaned.text, started, warnings, emit, cancel)
+
+    def _answer(self, utterance_id: str, user_text: str, started: float, warnings: list[str],
+                emit: Callable[[ReplyChunk], None], cancel: threading.Event | None) -> TurnOutcome:
         turn_id = uuid.uuid4().hex
-        decision = self._assess(utterance_id, cleaned.text, warnings)
+        decision = self._assess(utterance_id, user_text, warnings)
         spoken: list[str] = []
 
         def send(text: str, is_final: bool = False) -> None:
@@ -110,15 +127,16 @@ class DialogueEngine:
 
         if decision is not None and decision.skip_llm:
             # High or immediate risk: the crisis response is spoken, the LLM is not asked.
-            return self._finish(utterance_id, turn_id, cleaned.text, started, spoken, send, warnings,
+            self._record_user(utterance_id, user_text, started, warnings)
+            return self._finish(utterance_id, turn_id, user_text, spoken, send, warnings,
                                 self._say(decision.response_text, cancel, send), False, None, decision)
-        prompt = self.prompt_builder.build(self.history.turns(), cleaned.text,
-                                           decision.extra_instruction if decision else "")
+        prompt = self.memory.build(user_text, decision.extra_instruction if decision else "")
         if prompt.user_text_truncated:
             warnings.append(
                 "The utterance was too long for the context window; only its end was kept "
-                f"({len(prompt.user_text)} of {len(cleaned.text)} characters)."
+                f"({len(prompt.user_text)} of {len(user_text)} characters)."
             )
+        self._record_user(utterance_id, user_text, started, warnings)
         replaced: list[bool] = []
         interrupted = self._speak(prompt, self.settings, cancel, send, warnings, replaced)
         if not spoken and not interrupted:
@@ -135,24 +153,39 @@ class DialogueEngine:
             interrupted = self._speak(prompt, retry, cancel, send, warnings, replaced)
         if decision is not None and decision.reminder_text and spoken and not interrupted:
             interrupted = self._say(decision.reminder_text, cancel, send)  # careful mode: the way to human help
-        return self._finish(utterance_id, turn_id, cleaned.text, started, spoken, send, warnings, interrupted,
+        return self._finish(utterance_id, turn_id, user_text, spoken, send, warnings, interrupted,
                             bool(replaced), prompt, decision)
 
-    def _finish(self, utterance_id: str, turn_id: str, user_text: str, started: float, spoken: list[str],
+    def _record_user(self, utterance_id: str, text: str, started: float, warnings: list[str]) -> None:
+        """Store the utterance before anything is said: a node killed mid-reply still knows it
+        after a restart. A store failure must not silence the robot: it is reported instead."""
+        try:
+            self.history.append(Turn("user", text, started, utterance_id))
+        except StoreError as error:
+            warnings.append(f"The utterance was NOT saved in the conversation store: {error}")
+
+    def _finish(self, utterance_id: str, turn_id: str, user_text: str, spoken: list[str],
                 send: Callable[..., None], warnings: list[str], interrupted: bool, replaced: bool,
                 prompt: BuiltPrompt | None, decision: Decision | None) -> TurnOutcome:
-        """Close the turn with its final chunk and record both sides in the history."""
+        """Close the turn with its final chunk and store the reply (the utterance already is)."""
         empty_reply = not spoken and not interrupted
         if empty_reply:
             warnings.append("The model produced an empty reply twice; the utterance stays unanswered.")
         send("", is_final=True)
 
         reply_text = " ".join(spoken)
-        self.history.append(Turn("user", user_text, started, utterance_id))
-        if reply_text or interrupted:
-            # Even an interruption before the first sentence is kept: it is part of what
-            # happened, and the prompt builder skips turns without text.
-            self.history.append(Turn("assistant", reply_text, self.clock(), turn_id, interrupted))
+        with self._spoken_lock:  # so a report of what was spoken is never lost between the two
+            report = self._spoken_reports.pop(turn_id, None)
+            if report is not None:
+                reply_text, heard_interrupted = report
+                interrupted = interrupted or heard_interrupted
+            if reply_text or interrupted:
+                # Even an interruption before the first sentence is kept: it is part of what
+                # happened, and the prompt builder skips turns without text.
+                try:
+                    self.history.append(Turn("assistant", reply_text, self.clock(), turn_id, interrupted))
+                except StoreError as error:
+                    warnings.append(f"The reply was NOT saved in the conversation store: {error}")
         return TurnOutcome(
             turn_id=turn_id, utterance_id=utterance_id, user_text=user_text,
             reply_text=reply_text, sentence_chunks=len(spoken), interrupted=interrupted,
@@ -184,6 +217,17 @@ class DialogueEngine:
                 return True
             send(sentence)
         return False
+
+    def record_spoken(self, turn_id: str, spoken_text: str, interrupted: bool) -> None:
+        """Speech output's report of what the user actually heard of a reply: after a barge-in
+        the history must hold that, not what was generated. Works whether the turn is already
+        in the history or still being finished."""
+        with self._spoken_lock:
+            try:
+                if not self.history.revise_spoken(turn_id, spoken_text, interrupted):
+                    self._spoken_reports[turn_id] = (spoken_text, interrupted)
+            except StoreError as error:  # called from a ROS callback: report, never raise
+                self.memory.on_warning(f"what was actually spoken of turn {turn_id} was NOT saved: {error}")
 
     def reset(self) -> int:
         """Forget the conversation; returns how many turns were cleared (careful mode stays on)."""

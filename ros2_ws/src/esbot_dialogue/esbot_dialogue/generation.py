@@ -48,6 +48,7 @@ class GenerationStats:
     total_s: float
     tokens_per_s: float  # new tokens over total time, prompt processing included
     stopped_early: bool  # cancelled, or the consumer stopped reading
+    reused_prompt_tokens: int = 0  # prompt tokens whose keys and values came from the last generation
 
 
 class _StopWhenSet(StoppingCriteria):
@@ -95,7 +96,16 @@ class ChatModel:
     stream() runs generate() in a worker thread that holds a lock for the whole generation,
     so load_adapter()/unload_adapter() called meanwhile wait for the reply to finish instead
     of changing the weights under it.
+
+    The KV cache of the last generation is kept and reused: a conversation's next prompt
+    begins with the last one (system prompt, earlier turns), so only the tokens after the
+    common prefix are read again. On a CPU that turns seconds of prompt reading into a fraction
+    of one once the history is long. Outputs are unchanged: the cached keys and values are
+    those the same tokens would produce again.
     """
+
+    # A shorter common prefix is not worth keeping the cache for.
+    MIN_REUSED_TOKENS = 16
 
     def __init__(self, model: Any, tokenizer: Any, model_id: str) -> None:
         self._base_model = model.eval()
@@ -104,7 +114,10 @@ class ChatModel:
         self.model_id = model_id
         self.adapter_path: str | None = None
         self.last_stats: GenerationStats | None = None
+        self.reuse_prefix_cache = True
         self._lock = threading.Lock()
+        self._cache = None  # DynamicCache of the last generation, and the tokens it holds
+        self._cache_tokens: list[int] = []
 
     @classmethod
     def load(
@@ -156,11 +169,15 @@ class ChatModel:
         prompt: BuiltPrompt,
         settings: GenerationSettings | None = None,
         cancel: threading.Event | None = None,
+        prefill_chunk: int = 0,
     ) -> Iterator[str]:
         """Yield the reply as decoded text pieces while it is generated.
 
         Setting cancel stops generation at the next token; so does closing the iterator
         early. Statistics of the finished generation are left in last_stats.
+        prefill_chunk > 0 reads the prompt in pieces of that many tokens, checking cancel
+        between them: a long prompt's single forward pass cannot be stopped, and background
+        work (the memory's summarizer) must give way to a reply within a fraction of a second.
         """
         settings = settings or GenerationSettings()
         abandoned = threading.Event()
@@ -190,9 +207,17 @@ class ChatModel:
                 with self._lock:
                     if settings.seed is not None:
                         torch.manual_seed(settings.seed)
+                    arguments["past_key_values"] = self._cache_for(prompt.input_ids)
+                    outcome["reused_tokens"] = arguments["past_key_values"].get_seq_length()
+                    if prefill_chunk > 0 and not self._prefill(input_ids, prefill_chunk, stop, arguments):
+                        outcome["new_tokens"] = 0
+                        streamer.end()
+                        return
                     output = self.model.generate(**arguments)
+                    self._keep_cache(arguments["past_key_values"], output[0].tolist())
                 outcome["new_tokens"] = output.shape[1] - input_ids.shape[1]
             except BaseException as error:  # handed to the consumer, which re-raises it
+                self._cache = None  # a half-updated cache must not be reused
                 outcome["error"] = error
                 streamer.end()  # unblock the consumer; generate() did not get to do it
 
@@ -218,9 +243,54 @@ class ChatModel:
                 total_s=total,
                 tokens_per_s=new_tokens / total if total > 0 else 0.0,
                 stopped_early=stop.triggered,
+                reused_prompt_tokens=outcome.get("reused_tokens", 0),
             )
         if "error" in outcome:
             raise outcome["error"]
+
+    def _prefill(self, input_ids: torch.Tensor, chunk: int, stop: _StopWhenSet, arguments: dict) -> bool:
+        """Fill the KV cache with all prompt tokens but the last, chunk by chunk, from where
+        the reused prefix ends (generate() then reads only the last token); False if stopped
+        meanwhile (the cache then holds the chunks read so far, still valid for reuse)."""
+        cache = arguments["past_key_values"]
+        with torch.no_grad():
+            for start in range(cache.get_seq_length(), input_ids.shape[1] - 1, chunk):
+                if stop(input_ids, None).any():
+                    self._keep_cache(cache, input_ids[0, :start].tolist())
+                    return False
+                end = min(start + chunk, input_ids.shape[1] - 1)
+                self.model(input_ids=input_ids[:, start:end], past_key_values=cache, use_cache=True)
+        if stop(input_ids, None).any():  # also when the reused prefix left nothing to read
+            self._keep_cache(cache, input_ids[0, :cache.get_seq_length()].tolist())
+            return False
+        return True
+
+    def _cache_for(self, tokens: list[int]):
+        """A KV cache holding the longest prefix of `tokens` the last generation left, cut to
+        leave at least one token to read; an empty one when there is nothing worth reusing."""
+        from transformers import DynamicCache
+
+        cache, cached = self._cache, self._cache_tokens
+        self._cache, self._cache_tokens = None, []  # generation updates it in place
+        if cache is not None and self.reuse_prefix_cache:
+            common = 0
+            for cached_token, token in zip(cached, tokens):
+                if cached_token != token:
+                    break
+                common += 1
+            common = min(common, len(tokens) - 1)
+            if common >= self.MIN_REUSED_TOKENS:
+                surplus = cache.get_seq_length() - common
+                if surplus > 0:
+                    cache.crop(-surplus)  # transformers 5: a negative count of tokens to drop
+                return cache
+        return DynamicCache(config=self._base_model.config)
+
+    def _keep_cache(self, cache, tokens: list[int]) -> None:
+        """Remember the cache after a generation; it holds every token but the last generated
+        one (never fed back), which `tokens` (prompt + output) is cut to."""
+        held = cache.get_seq_length()
+        self._cache, self._cache_tokens = cache, tokens[:held]
 
     def load_adapter(self, path: str | os.PathLike, allow_base_mismatch: bool = False) -> None:
         """Swap in a LoRA adapter; on refusal (AdapterError) the previous state keeps serving.
@@ -257,10 +327,12 @@ class ChatModel:
 
         self.model = PeftModel.from_pretrained(self._base_model, path).eval()
         self.adapter_path = path
+        self._cache = None  # other weights: the cached keys and values no longer hold
 
     def _remove_adapter(self) -> None:
         if self.model is not self._base_model:
             # unload() takes the LoRA layers out again without merging them into the weights.
             self._base_model = self.model.unload()
             self.model = self._base_model
+            self._cache = None  # other weights: the cached keys and values no longer hold
         self.adapter_path = None

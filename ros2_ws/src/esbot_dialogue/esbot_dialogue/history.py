@@ -1,8 +1,7 @@
-"""The conversation so far, stored in full; what fits the context is decided in prompting."""
+"""The conversation so far, stored in full; what goes into the context is decided by memory/context_memory.py."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import Literal
 
@@ -25,32 +24,38 @@ class Turn:
 
 
 class ConversationHistory:
-    """Append-only list of turns, safe to read from one thread while another appends.
+    """One session's turns, as a view over the conversation store (memory/conversation_store.py).
 
-    The dialogue worker appends while ROS service callbacks (get history, reset) read or
-    clear, hence the lock.
+    Every change is written through to the store before the call returns, so what the history
+    shows is durable; every read comes from the store, so another process forgetting the
+    session (an operator's CLI) takes effect at the next turn. Without a store the turns are
+    kept in an in-memory store (tests, tools). Safe to use from several threads: the dialogue
+    worker appends while ROS service callbacks read or clear.
     """
 
-    def __init__(self) -> None:
-        self._turns: list[Turn] = []
-        self._lock = threading.Lock()
+    def __init__(self, store=None, session_id: str = "conversation", user_name: str = "") -> None:
+        # Imported here: the store module builds on Turn above.
+        from .memory.conversation_store import ConversationStore
 
-    def append(self, turn: Turn) -> None:
-        with self._lock:
-            self._turns.append(turn)
+        self.store = store if store is not None else ConversationStore(None)
+        self.session_id = session_id
+        self.user_name = user_name
+
+    def append(self, turn: Turn) -> int:
+        """Store the turn (durable on return); its sequence number in the store."""
+        return self.store.append_turn(self.session_id, turn, self.user_name)
+
+    def revise_spoken(self, turn_id: str, spoken_text: str, interrupted: bool) -> bool:
+        """Replace a robot turn's text by what was actually spoken (barge-in); False if no such turn."""
+        return self.store.revise_spoken(self.session_id, turn_id, spoken_text, interrupted)
 
     def turns(self) -> list[Turn]:
-        """A copy, oldest first, so callers can't change the history by accident."""
-        with self._lock:
-            return list(self._turns)
+        """Oldest first; a fresh list, so callers can't change the history by accident."""
+        return [stored.turn for stored in self.store.turns(self.session_id)]
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._turns)
+        return self.store.count_turns(self.session_id)
 
     def clear(self) -> int:
-        """Forget every turn; returns how many there were."""
-        with self._lock:
-            cleared = len(self._turns)
-            self._turns.clear()
-            return cleared
+        """Forget every turn of the session (and its summary); returns how many there were."""
+        return self.store.clear_session(self.session_id)

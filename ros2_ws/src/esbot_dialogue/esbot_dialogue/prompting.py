@@ -27,6 +27,9 @@ DEFAULT_SYSTEM_PROMPT = (
     "out to a professional or someone they trust."
 )
 
+#: Introduces the running summary of older turns in the system message.
+SUMMARY_HEADING = "What you remember from earlier in this conversation:"
+
 
 @dataclass(frozen=True)
 class BuiltPrompt:
@@ -40,6 +43,7 @@ class BuiltPrompt:
     history_turns_dropped: int  # oldest turns left out for lack of room
     user_text: str  # the current utterance as put in the prompt
     user_text_truncated: bool
+    summary_text: str = ""  # the running summary of older turns put in the prompt ("" = none)
 
 
 class PromptBuilder:
@@ -53,6 +57,11 @@ class PromptBuilder:
     history_representation ("raw", "keypos" or "nostopwords", see context_representation)
     rewrites the past turns' text before they are fitted; the current utterance and the
     system prompt are always left as they are. A past turn with nothing left is left out.
+
+    A summary of older turns (memory/context_memory.py) goes after the system prompt. It is
+    the oldest material, but also the bounded digest of everything older than the turns
+    shown, so it yields only to the utterance itself: it is left out only when it does not
+    fit beside the utterance, and the past turns get the room that is left after it.
     """
 
     def __init__(
@@ -78,19 +87,37 @@ class PromptBuilder:
                 f"leaves no room in a budget of {self.budget} (context window "
                 f"{context_window} minus {max_new_tokens} tokens kept for the reply)."
             )
+        self.fixed_tokens = fixed_tokens
+        # Role markers and separators a past turn adds besides its own text: lets the memory
+        # estimate a turn's size without a render (build() itself always counts the render).
+        probe = [Turn("user", "a", 0.0, "p1"), Turn("assistant", "a", 0.0, "p2")]
+        with_probe = self._count(self._messages(system_prompt, probe, "b"))
+        self.turn_overhead_tokens = (with_probe - self._count(self._messages(system_prompt, [], "b"))) // 2 - len(
+            self._tokenize("a"))
 
-    def build(self, history_turns: Sequence[Turn], user_text: str, extra_instruction: str = "") -> BuiltPrompt:
+    def build(self, history_turns: Sequence[Turn], user_text: str, extra_instruction: str = "",
+              summary: str = "", history_representation: str | None = None) -> BuiltPrompt:
         """extra_instruction is appended to the system prompt for this turn only (the safety
-        policy's "check on the person gently", careful mode, ...)."""
+        policy's "check on the person gently", careful mode, ...); history_representation
+        overrides the builder's for this call (the memory passes turns it already rewrote
+        as "raw")."""
+        representation = (self.history_representation if history_representation is None
+                          else check_representation(history_representation))
         system = f"{self.system_prompt} {extra_instruction}" if extra_instruction else self.system_prompt
         # Interrupted replies keep what was actually said; a reply cut off before its first
         # word has nothing to show the model.
         past = [turn for turn in history_turns if turn.text]
-        if self.history_representation != "raw":
-            texts = represent([turn.text for turn in past], self.history_representation)
+        if representation != "raw":
+            texts = represent([turn.text for turn in past], representation)
             past = [dataclasses.replace(turn, text=text) for turn, text in zip(past, texts) if text]
 
         user_text, truncated = self._fit_user_text(system, user_text)
+        if summary:
+            with_summary = f"{system}\n\n{SUMMARY_HEADING} {summary}"
+            if self._count(self._messages(with_summary, [], user_text)) <= self.budget:
+                system = with_summary
+            else:
+                summary = ""
 
         # Token count grows with the number of recent turns kept, so binary search for the
         # largest number that fits: O(log n) renders instead of one per turn.
@@ -115,7 +142,12 @@ class PromptBuilder:
             history_turns_dropped=len(past) - len(kept),
             user_text=user_text,
             user_text_truncated=truncated,
+            summary_text=summary,
         )
+
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens of a bare text (no template around it)."""
+        return len(self._tokenize(text))
 
     def _fit_user_text(self, system: str, user_text: str) -> tuple[str, bool]:
         if self._count(self._messages(system, [], user_text)) <= self.budget:

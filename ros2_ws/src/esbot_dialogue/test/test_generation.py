@@ -88,3 +88,27 @@ def test_a_wrong_device_is_refused_clearly(device, message):
         pytest.skip("this machine has CUDA")
     with pytest.raises(ValueError, match=message):
         ChatModel.load("HuggingFaceTB/SmolLM2-135M-Instruct", device=device)
+
+
+def test_the_next_turn_reuses_the_conversations_cached_prefix_with_unchanged_output(chat_model):
+    """A conversation's next prompt starts with the last one: only the rest is read again, and
+    greedy output is the same token for token as with the cache turned off."""
+    from esbot_dialogue.history import Turn
+
+    builder = PromptBuilder(chat_model.tokenizer, "You are a kind listener.", context_window=1024, max_new_tokens=24)
+    greedy = GenerationSettings(do_sample=False, max_new_tokens=24)
+    first = builder.build([], "I failed my exam today.")
+    reply = "".join(chat_model.stream(first, greedy))
+    history = [Turn("user", "I failed my exam today.", 0.0, "u1"), Turn("assistant", reply, 1.0, "a1")]
+    second = builder.build(history, "My parents will be disappointed.")
+
+    with_cache = "".join(chat_model.stream(second, greedy))
+    reused = chat_model.last_stats.reused_prompt_tokens
+    assert reused >= len(first.input_ids) - 1 and reused < len(second.input_ids)
+    chat_model.reuse_prefix_cache = False
+    try:
+        without_cache = "".join(chat_model.stream(second, greedy))
+        assert chat_model.last_stats.reused_prompt_tokens == 0
+    finally:
+        chat_model.reuse_prefix_cache = True
+    assert with_cache == without_cache

@@ -10,6 +10,12 @@ Script syntax, one step per line:
   !sleep SECONDS        pauses
   !reset                asks the robot to reset the conversation (the reset_conversation service)
   !wait                 waits until every reply still outstanding has finished
+  !audio FILE           the user speaks: plays a WAV recording into the robot's microphone in real
+                        time, then waits for the robot's spoken answer (FILE relative to the user
+                        audio folder, or absolute)
+  !audio_nowait FILE    the same without waiting
+  !bargein FILE [S]     waits until the robot is speaking, lets it speak S more seconds (default
+                        1.0), then plays FILE over its voice (barge-in); does not wait
   # comment / blank     ignored
 """
 
@@ -48,7 +54,14 @@ class WaitForReplies:
     pass
 
 
-Step = Say | Repeat | Sleep | Reset | WaitForReplies
+@dataclass(frozen=True)
+class PlayAudio:
+    file: str
+    wait_for_reply: bool = True
+    over_robot_speech_after_s: float | None = None  # barge-in: start this long into the robot's speech
+
+
+Step = Say | Repeat | Sleep | Reset | WaitForReplies | PlayAudio
 
 
 def _utterance_text(raw: str, line_number: int) -> str:
@@ -81,6 +94,19 @@ def parse_line(line: str, line_number: int = 0) -> Step | None:
         if seconds < 0:
             raise ScriptError(f"line {line_number}: !sleep needs a non-negative duration")
         return Sleep(seconds)
+    if command in ("audio", "audio_nowait"):
+        if not argument:
+            raise ScriptError(f"line {line_number}: !{command} needs a WAV file")
+        return PlayAudio(argument, wait_for_reply=command == "audio")
+    if command == "bargein":
+        file, _, delay = argument.partition(" ")
+        try:
+            after = float(delay) if delay.strip() else 1.0
+        except ValueError as error:
+            raise ScriptError(f"line {line_number}: !bargein FILE [SECONDS]: {delay!r} is not a number") from error
+        if not file or after < 0:
+            raise ScriptError(f"line {line_number}: !bargein needs a WAV file and a non-negative delay")
+        return PlayAudio(file, wait_for_reply=False, over_robot_speech_after_s=after)
     simple = {"repeat": Repeat, "reset": Reset, "wait": WaitForReplies}
     if command in simple and not argument:
         return simple[command]()

@@ -28,6 +28,7 @@ class Utterance:
     start_sample: int
     end_sample: int
     cut_reason: str  # "silence", "max_length" or "end_of_stream"
+    speech_start_sample: int  # the detected onset (start_sample plus the pre-roll actually used)
 
 
 class VadSegmenter:
@@ -59,6 +60,11 @@ class VadSegmenter:
         self._audio_start = 0  # onset minus pre-roll
         self._confirmed = False
         self._silence_start = None  # where the current silence run began, if one is under way
+
+    @property
+    def samples_pushed(self) -> int:
+        """Stream position: samples pushed since construction or reset()."""
+        return self._now
 
     def push(self, window: np.ndarray, probability: float) -> list:
         """Feed the next window of audio (any length; 512 samples from the VAD) and its probability."""
@@ -112,7 +118,8 @@ class VadSegmenter:
         return events
 
     def _emit(self, end: int, cut_reason: str) -> Utterance:
-        utterance = Utterance(self._slice(self._audio_start, end), self._audio_start, end, cut_reason)
+        utterance = Utterance(self._slice(self._audio_start, end), self._audio_start, end, cut_reason,
+                              self._speech_start)
         self._floor = end
         self._speech_start, self._confirmed, self._silence_start = None, False, None
         self._forget_before(end)  # the idle state trims the rest down to the pre-roll
