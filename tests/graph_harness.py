@@ -101,6 +101,7 @@ class GraphClient:
         with self._changed:
             self.states.append(msg.state)
             self._changed.notify_all()
+            self._changed.notify_all()
 
     def wait_until_listening(self, timeout: float) -> None:
         """The dialogue node is up (model loaded) and hears our transcripts."""
@@ -111,6 +112,13 @@ class GraphClient:
         while self.transcript_pub.get_subscription_count() == 0:
             assert time.monotonic() < deadline, "the dialogue node does not subscribe to user_transcript"
             time.sleep(0.05)
+
+    def wait_until_idle(self, timeout: float) -> None:
+        """Nothing being generated or spoken: the robot's state is LISTENING now."""
+        with self._changed:
+            ok = self._changed.wait_for(lambda: self.states and self.states[-1] == ConversationState.LISTENING,
+                                        timeout)
+        assert ok, "the robot did not come back to LISTENING"
 
     def say(self, text: str, utterance_id: str | None = None) -> str:
         utterance_id = utterance_id or f"test-{uuid.uuid4().hex[:12]}"

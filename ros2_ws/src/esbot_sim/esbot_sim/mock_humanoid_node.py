@@ -85,6 +85,7 @@ class MockHumanoid(Node):
         self.session_log = SessionLog(log_path)
         self.echo = self.get_parameter("echo").value
         self.done = threading.Event()
+        self.stopping = threading.Event()  # the node is shutting down (Ctrl-C, the graph stopping)
         self.exit_code = 0
         self._ready = threading.Event()
         self._lock = threading.Lock()
@@ -278,6 +279,8 @@ class MockHumanoid(Node):
                 return
             last = None
             for step in self._steps():
+                if self.stopping.is_set():
+                    return  # shut down mid-script: the script did not finish
                 if isinstance(step, Say):
                     last = (f"sim-{uuid.uuid4().hex[:12]}", step.text)
                     self._say(*last, wait=step.wait_for_reply)
@@ -292,6 +295,8 @@ class MockHumanoid(Node):
                 elif isinstance(step, PlayAudio):
                     self._play_audio(step)
             self._wait_for_outstanding()
+            if self.stopping.is_set():
+                return
             self.session_log.write("script_finished", exit_code=self.exit_code)
             self._print_turn_summaries()
         except (ScriptError, WavError) as error:
@@ -305,6 +310,7 @@ class MockHumanoid(Node):
     def close_session(self) -> None:
         """Stop the microphone stream (before the node it publishes with is destroyed) and close
         the recording and the log."""
+        self.stopping.set()
         self.done.set()
         self._microphone_thread.join(timeout=2.0)
         self.recorder.close()

@@ -98,6 +98,7 @@ class SpeechOutput:
         self._incoming: queue.Queue = queue.Queue()
         self._ready: queue.Queue = queue.Queue()
         self._cancelled: dict[str, None] = {}  # insertion-ordered set of interrupted turn ids
+        self._reported: dict[str, None] = {}  # turns whose TurnSpoken went out (playback thread only)
         self._lock = threading.Lock()
         self._current: _Turn | None = None
         self._stopping = threading.Event()
@@ -174,13 +175,15 @@ class SpeechOutput:
             if self._is_cancelled(item.turn_id):
                 if self._current is not None:
                     self._end_turn(interrupted=True)
+                elif item.audio is None and item.turn_id not in self._reported:  # cancelled before a word was said
+                    self._report(TurnSpoken(item.turn_id, "", True, 0.0, None, 0.0))
                 continue
             if item.audio is None:  # end of the turn, once its last frame has played
                 time.sleep(max(0.0, next_frame_at - self._clock()))
                 if self._current is not None:
                     self._end_turn(interrupted=False)
                 else:
-                    self._on_event(TurnSpoken(item.turn_id, "", False, 0.0, None, 0.0))  # nothing to say
+                    self._report(TurnSpoken(item.turn_id, "", False, 0.0, None, 0.0))  # nothing to say
                 continue
             if self._current is None:
                 with self._lock:
@@ -219,6 +222,13 @@ class SpeechOutput:
             frame_at += len(samples) / self.sample_rate
         return frame_at
 
+    def _report(self, spoken: TurnSpoken) -> None:
+        """Each turn is reported once."""
+        self._reported[spoken.turn_id] = None
+        while len(self._reported) > 256:
+            self._reported.pop(next(iter(self._reported)))
+        self._on_event(spoken)
+
     def _end_turn(self, interrupted: bool) -> None:
         turn = self._current
         if turn is None:
@@ -229,7 +239,6 @@ class SpeechOutput:
             text, _ = spoken_text(turn.sentences, turn.played_s)
         else:  # every sentence played to its end (summing frame lengths would leave float crumbs)
             text = " ".join(sentence for sentence, _ in turn.sentences)
-        self._on_event(TurnSpoken(turn.turn_id, text, interrupted, turn.played_s, turn.speech_start,
-                                  turn.synthesis_s))
+        self._report(TurnSpoken(turn.turn_id, text, interrupted, turn.played_s, turn.speech_start, turn.synthesis_s))
         if turn.speech_start is not None:
             self._on_event(SpeakingChanged(False, "", self._clock()))
