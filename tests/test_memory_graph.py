@@ -90,10 +90,14 @@ def test_a_killed_node_continues_the_conversation_from_the_store_and_forgets_on_
         history = client.history()
         assert history.total_turns == len(stored)
         assert [t.text for t in history.turns][:4:2] == EARLIER
+        # The continued conversation's context is read into the KV cache before anyone speaks...
+        warmed = int(diagnostics.wait_for(lambda v: int(v.get("memory_last_warmed_tokens", 0)) > 0,
+                                          timeout=120)["memory_last_warmed_tokens"])
 
         assert client.ask("Do you remember where I moved to?")
         values = diagnostics.wait_for(lambda v: v.get("turns_answered") == "1" and "last_history_turns_used" in v,
                                       timeout=30)
+        assert int(values["last_prompt_tokens_reused"]) >= warmed  # ...so the answer did not read it again
         # Everything said before the restart was in the context of this answer.
         assert int(values["last_history_turns_used"]) == len(stored)
         assert values["memory_session"] == session.session_id and values["memory_user"] == "sam"

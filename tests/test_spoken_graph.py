@@ -119,6 +119,22 @@ def test_every_transcript_is_the_users_speech_never_the_robots(spoken_session):
     assert "friend" in texts["friend"] and "sleep" in texts["sleep"] and "thank" in texts["thanks"]
 
 
+def test_the_asr_reports_when_the_user_speaks_and_when_it_is_idle_again(spoken_session):
+    """listening_state, which keeps the dialogue's background memory work off the CPU while the
+    user speaks, turns to speaking before every transcript and ends idle."""
+    _, _, records, _ = spoken_session
+    events = [r for r in records if r["event"] in ("listening_state", "transcript")]
+    since_last_transcript = []
+    for event in events:
+        if event["event"] == "transcript":
+            assert any(e["user_speaking"] for e in since_last_transcript), event["text"]
+            since_last_transcript = []
+        else:
+            since_last_transcript.append(event)
+    assert events[-1]["event"] == "listening_state"
+    assert not events[-1]["user_speaking"] and not events[-1]["transcribing"]
+
+
 def test_each_turn_is_answered_spoken_and_gestured_inside_its_speech(spoken_session):
     _, _, records, folder = spoken_session
     turns = [t for t in summarize_turns(records) if Path(t.recording).stem in ("friend", "sleep", "thanks")]

@@ -3,7 +3,8 @@
 Subscribes:  user_transcript (esbot_msgs/Transcript, final ones are answered),
              barge_in (esbot_msgs/BargeIn: stop generating the interrupted reply),
              spoken_reply (esbot_msgs/SpokenReply: the history keeps what the user actually heard),
-             robot_speaking (esbot_msgs/SpeakingState: reported as the SPEAKING state)
+             robot_speaking (esbot_msgs/SpeakingState: reported as the SPEAKING state),
+             listening_state (esbot_msgs/ListeningState: no background memory work while the user speaks)
 Publishes:   reply (esbot_msgs/ReplyChunk, sentence by sentence, then one final chunk),
              conversation_state (esbot_msgs/ConversationState, latched),
              safety_alert (esbot_msgs/SafetyAlert, kept for late joiners),
@@ -20,16 +21,14 @@ import time
 import uuid
 from pathlib import Path
 
-import rclpy
 from ament_index_python.packages import get_package_share_directory
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
-from esbot_interfaces import duration_msg, time_msg
+from esbot_interfaces import duration_msg, spin_node, time_msg
 from esbot_dialogue.adapters import AdapterError, read_adapter_info
 from esbot_dialogue.dialogue_engine import DialogueEngine, ReplyChunk
 from esbot_dialogue.generation import ChatModel, GenerationSettings, ModelLoadError
@@ -41,7 +40,8 @@ from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder
 from esbot_dialogue.safety.alert_log import DEFAULT_ALERT_LOG, AlertLogError, AlertRecord
 from esbot_dialogue.safety.policy import SafetyPolicy
 from esbot_dialogue.utterance_queue import UtteranceQueue
-from esbot_msgs.msg import BargeIn, ConversationState, DialogueTurn, SafetyAlert, SpeakingState, SpokenReply, Transcript
+from esbot_msgs.msg import (BargeIn, ConversationState, DialogueTurn, ListeningState, SafetyAlert, SpeakingState,
+                            SpokenReply, Transcript)
 from esbot_msgs.msg import ReplyChunk as ReplyChunkMsg
 from esbot_msgs.srv import ForgetMemory, GetHistory, LoadAdapter, ResetConversation, ResetSafetyMode
 
@@ -57,8 +57,8 @@ PARAMETERS = {
                          "Use the load_adapter service to change it at run time.", {"read_only": True}),
     "system_prompt": ("", '"" = the built-in emotional-support prompt.', {"read_only": True}),
     "history_representation": ("", "How past turns are put in the context: raw, keypos, nostopwords, summary "
-                                   "(older turns folded into a running LLM summary) or hybrid (summary + turns "
-                                   'without stopwords + the last exchange as said); "" = the one the loaded adapter '
+                                   "(older turns folded into a running LLM summary) or hybrid (summary + KeyPOS "
+                                   'turns + the last exchange as said); "" = the one the loaded adapter '
                                    "was trained with (its esbot_manifest.json), else raw.",
                                {"read_only": True}),
     "memory_store_path": ("", 'SQLite conversation store (local only); "" = '
@@ -80,6 +80,9 @@ PARAMETERS = {
                                 "take more than this many tokens; 0 = what the budget leaves beside the system "
                                 "prompt, the summary and a 64-token utterance.",
                              {"read_only": True, "integer_range": [IntegerRange(from_value=0, to_value=131072)]}),
+    "warm_next_prompt": (True, "After each turn, read the next prompt's beginning (system prompt, summary, past "
+                               "turns) into the model's KV cache in the background, so the next answer reads only "
+                               "the new utterance; paused while the user speaks.", {"read_only": True}),
     "context_window": (2048, "Tokens for system prompt + history + utterance + reply.",
                        {"read_only": True, "integer_range": [IntegerRange(from_value=256, to_value=131072)]}),
     "max_new_tokens": (128, "Longest reply, in tokens.",
@@ -135,6 +138,7 @@ class DialogueNode(Node):
         self.create_subscription(BargeIn, interfaces.BARGE_IN, self._on_barge_in, interfaces.STREAM_QOS)
         self.create_subscription(SpokenReply, interfaces.SPOKEN_REPLY, self._on_spoken_reply, interfaces.STREAM_QOS)
         self.create_subscription(SpeakingState, interfaces.ROBOT_SPEAKING, self._on_speaking, interfaces.STATE_QOS)
+        self.create_subscription(ListeningState, interfaces.LISTENING_STATE, self._on_listening, interfaces.STATE_QOS)
         services = MutuallyExclusiveCallbackGroup()
         self.create_service(ResetConversation, interfaces.RESET_CONVERSATION, self._on_reset, callback_group=services)
         self.create_service(LoadAdapter, interfaces.LOAD_ADAPTER, self._on_load_adapter, callback_group=services)
@@ -201,10 +205,13 @@ class DialogueNode(Node):
         summarizer = (Summarizer(chat_model, self._param("summary_max_tokens"), self._param("context_window"))
                       if mode in SUMMARY_MODES else None)
         memory = ContextMemory(prompt_builder, history, mode, summarizer, self._param("memory_recent_tokens"),
-                               on_warning=self.get_logger().warning)
+                               on_warning=self.get_logger().warning,
+                               warm_model=chat_model if self._param("warm_next_prompt") else None)
         self.get_logger().info(f"memory: store {store.describe()}, session {session_id} "
                                f"({f'continued, {len(history)} turns stored' if continued else 'new'}"
                                f"{', user ' + user if user else ''}), past turns as {mode}")
+        if continued:
+            memory.prepare_next_turn()  # the continued conversation's context is read before the person speaks
         return memory
 
     def _purge_expired(self, store: ConversationStore) -> None:
@@ -270,6 +277,9 @@ class DialogueNode(Node):
     def _on_speaking(self, msg: SpeakingState) -> None:
         self._speaking_turn = msg.turn_id if msg.speaking else ""
         self._publish_state(*self._current_state())
+
+    def _on_listening(self, msg: ListeningState) -> None:
+        self.engine.memory.pause_background(msg.user_speaking or msg.transcribing)
 
     def _current_state(self) -> tuple[int, str]:
         if self._speaking_turn:
@@ -439,6 +449,9 @@ class DialogueNode(Node):
         if self._last_stats is not None:
             values["last_time_to_first_text_s"] = f"{self._last_stats.time_to_first_text_s or 0:.3f}"
             values["last_tokens_per_s"] = f"{self._last_stats.tokens_per_s:.1f}"
+            values["last_prompt_tokens_reused"] = str(self._last_stats.reused_prompt_tokens)
+        values["memory_background_paused"] = str(memory.background_paused)  # the user is speaking
+        values["memory_last_warmed_tokens"] = str(memory.last_warmed_tokens)
         status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: dialogue",
                                   message=message, hardware_id=str(chat_model.device),
                                   values=[KeyValue(key=k, value=v) for k, v in values.items()])
@@ -458,27 +471,8 @@ class DialogueNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    exit_code = 0
-    try:
-        try:
-            node = DialogueNode()
-        except (ModelLoadError, ValueError, StoreError) as error:
-            # A wrong model, device, dtype, prompt budget or session: say exactly what, not a traceback.
-            print(f"[dialogue] cannot start: {error}", flush=True)
-            exit_code = 1
-        else:
-            executor = MultiThreadedExecutor(num_threads=3)
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    raise SystemExit(exit_code)
+    # A wrong model, device, dtype, prompt budget or session: say exactly what, not a traceback.
+    spin_node("dialogue", DialogueNode, (ModelLoadError, ValueError, StoreError), threads=3, args=args)
 
 
 if __name__ == "__main__":

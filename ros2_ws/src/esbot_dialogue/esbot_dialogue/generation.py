@@ -23,6 +23,10 @@ from .model_store import default_models_dir, resolve_model
 from .prompting import BuiltPrompt
 
 
+#: The KV cache slot of the conversation's replies (ChatModel.stream's default).
+REPLY_CACHE = "reply"
+
+
 class ModelLoadError(Exception):
     """The model could not be found locally or downloaded, or its files are unusable."""
 
@@ -101,7 +105,9 @@ class ChatModel:
     begins with the last one (system prompt, earlier turns), so only the tokens after the
     common prefix are read again. On a CPU that turns seconds of prompt reading into a fraction
     of one once the history is long. Outputs are unchanged: the cached keys and values are
-    those the same tokens would produce again.
+    those the same tokens would produce again. Caches are kept per slot: replies use "reply",
+    background work (the memory's summarizer) its own, so it never evicts the conversation's;
+    warm() reads a coming prompt's beginning into a slot ahead of time.
     """
 
     # A shorter common prefix is not worth keeping the cache for.
@@ -116,8 +122,8 @@ class ChatModel:
         self.last_stats: GenerationStats | None = None
         self.reuse_prefix_cache = True
         self._lock = threading.Lock()
-        self._cache = None  # DynamicCache of the last generation, and the tokens it holds
-        self._cache_tokens: list[int] = []
+        # slot -> (DynamicCache of that slot's last generation, the tokens it holds)
+        self._caches: dict[str, tuple[Any, list[int]]] = {}
 
     @classmethod
     def load(
@@ -170,6 +176,7 @@ class ChatModel:
         settings: GenerationSettings | None = None,
         cancel: threading.Event | None = None,
         prefill_chunk: int = 0,
+        cache_slot: str = REPLY_CACHE,
     ) -> Iterator[str]:
         """Yield the reply as decoded text pieces while it is generated.
 
@@ -178,6 +185,7 @@ class ChatModel:
         prefill_chunk > 0 reads the prompt in pieces of that many tokens, checking cancel
         between them: a long prompt's single forward pass cannot be stopped, and background
         work (the memory's summarizer) must give way to a reply within a fraction of a second.
+        cache_slot names the KV cache reused and left behind (see the class docstring).
         """
         settings = settings or GenerationSettings()
         abandoned = threading.Event()
@@ -207,17 +215,17 @@ class ChatModel:
                 with self._lock:
                     if settings.seed is not None:
                         torch.manual_seed(settings.seed)
-                    arguments["past_key_values"] = self._cache_for(prompt.input_ids)
-                    outcome["reused_tokens"] = arguments["past_key_values"].get_seq_length()
-                    if prefill_chunk > 0 and not self._prefill(input_ids, prefill_chunk, stop, arguments):
+                    cache = arguments["past_key_values"] = self._cache_for(cache_slot, prompt.input_ids)
+                    outcome["reused_tokens"] = cache.get_seq_length()
+                    if prefill_chunk > 0 and not self._prefill(cache_slot, cache, input_ids, prefill_chunk, stop):
                         outcome["new_tokens"] = 0
                         streamer.end()
                         return
                     output = self.model.generate(**arguments)
-                    self._keep_cache(arguments["past_key_values"], output[0].tolist())
+                    self._keep_cache(cache_slot, cache, output[0].tolist())
                 outcome["new_tokens"] = output.shape[1] - input_ids.shape[1]
             except BaseException as error:  # handed to the consumer, which re-raises it
-                self._cache = None  # a half-updated cache must not be reused
+                self._caches.pop(cache_slot, None)  # a half-updated cache must not be reused
                 outcome["error"] = error
                 streamer.end()  # unblock the consumer; generate() did not get to do it
 
@@ -248,30 +256,45 @@ class ChatModel:
         if "error" in outcome:
             raise outcome["error"]
 
-    def _prefill(self, input_ids: torch.Tensor, chunk: int, stop: _StopWhenSet, arguments: dict) -> bool:
+    def warm(self, tokens: list[int], cancel: threading.Event | None = None, chunk: int = 32,
+             cache_slot: str = REPLY_CACHE) -> int:
+        """Read the beginning of a coming prompt into a cache slot ahead of time (the memory
+        does it for the next turn while the person is listening), in pieces of `chunk` tokens,
+        checking cancel between them; the prompt that then begins with `tokens` only has its
+        rest to read. Returns how many tokens were read now (0 when the cache already held them)."""
+        stop = _StopWhenSet(cancel)
+        with self._lock:
+            try:
+                cache = self._cache_for(cache_slot, tokens + [-1])  # -1: all of `tokens` may be reused
+                before = cache.get_seq_length()
+                self._prefill(cache_slot, cache, torch.tensor([tokens + [-1]], device=self.device), chunk, stop)
+            except BaseException:
+                self._caches.pop(cache_slot, None)  # a half-updated cache must not be reused
+                raise
+            return self._caches[cache_slot][0].get_seq_length() - before
+
+    def _prefill(self, cache_slot: str, cache, input_ids: torch.Tensor, chunk: int, stop: _StopWhenSet) -> bool:
         """Fill the KV cache with all prompt tokens but the last, chunk by chunk, from where
         the reused prefix ends (generate() then reads only the last token); False if stopped
-        meanwhile (the cache then holds the chunks read so far, still valid for reuse)."""
-        cache = arguments["past_key_values"]
+        meanwhile. Either way the cache is kept in its slot, holding what was read: when
+        stopped, the chunks read so far, still valid for reuse."""
         with torch.no_grad():
             for start in range(cache.get_seq_length(), input_ids.shape[1] - 1, chunk):
                 if stop(input_ids, None).any():
-                    self._keep_cache(cache, input_ids[0, :start].tolist())
-                    return False
+                    break
                 end = min(start + chunk, input_ids.shape[1] - 1)
                 self.model(input_ids=input_ids[:, start:end], past_key_values=cache, use_cache=True)
-        if stop(input_ids, None).any():  # also when the reused prefix left nothing to read
-            self._keep_cache(cache, input_ids[0, :cache.get_seq_length()].tolist())
-            return False
-        return True
+        self._keep_cache(cache_slot, cache, input_ids[0, :cache.get_seq_length()].tolist())
+        # Also when the reused prefix left nothing to read: a set stop means do not go on.
+        return not stop(input_ids, None).any()
 
-    def _cache_for(self, tokens: list[int]):
-        """A KV cache holding the longest prefix of `tokens` the last generation left, cut to
-        leave at least one token to read; an empty one when there is nothing worth reusing."""
+    def _cache_for(self, cache_slot: str, tokens: list[int]):
+        """A KV cache holding the longest prefix of `tokens` the slot's last generation left,
+        cut to leave at least one token to read; an empty one when there is nothing worth
+        reusing. It is taken out of the slot: generation updates it in place."""
         from transformers import DynamicCache
 
-        cache, cached = self._cache, self._cache_tokens
-        self._cache, self._cache_tokens = None, []  # generation updates it in place
+        cache, cached = self._caches.pop(cache_slot, (None, []))
         if cache is not None and self.reuse_prefix_cache:
             common = 0
             for cached_token, token in zip(cached, tokens):
@@ -286,11 +309,15 @@ class ChatModel:
                 return cache
         return DynamicCache(config=self._base_model.config)
 
-    def _keep_cache(self, cache, tokens: list[int]) -> None:
+    def _keep_cache(self, cache_slot: str, cache, tokens: list[int]) -> None:
         """Remember the cache after a generation; it holds every token but the last generated
         one (never fed back), which `tokens` (prompt + output) is cut to."""
-        held = cache.get_seq_length()
-        self._cache, self._cache_tokens = cache, tokens[:held]
+        self._caches[cache_slot] = (cache, tokens[:cache.get_seq_length()])
+
+    def forget_caches(self) -> None:
+        """Drop every kept KV cache: the next prompts are read from the start (as after a restart)."""
+        with self._lock:
+            self._caches.clear()
 
     def load_adapter(self, path: str | os.PathLike, allow_base_mismatch: bool = False) -> None:
         """Swap in a LoRA adapter; on refusal (AdapterError) the previous state keeps serving.
@@ -327,12 +354,12 @@ class ChatModel:
 
         self.model = PeftModel.from_pretrained(self._base_model, path).eval()
         self.adapter_path = path
-        self._cache = None  # other weights: the cached keys and values no longer hold
+        self._caches.clear()  # other weights: the cached keys and values no longer hold
 
     def _remove_adapter(self) -> None:
         if self.model is not self._base_model:
             # unload() takes the LoRA layers out again without merging them into the weights.
             self._base_model = self.model.unload()
             self.model = self._base_model
-            self._cache = None  # other weights: the cached keys and values no longer hold
+            self._caches.clear()  # other weights: the cached keys and values no longer hold
         self.adapter_path = None

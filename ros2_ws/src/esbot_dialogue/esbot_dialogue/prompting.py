@@ -145,6 +145,18 @@ class PromptBuilder:
             summary_text=summary,
         )
 
+    def context_prefix_ids(self, prompt: BuiltPrompt) -> list[int]:
+        """The prompt's tokens before the current utterance's message: what the next prompt
+        shares with it when the context stays the same (read ahead by ChatModel.warm)."""
+        head = self.tokenizer.apply_chat_template(prompt.messages[:-1], tokenize=False, add_generation_prompt=False)
+        common = 0
+        # Tokens where the head meets the utterance may merge differently: keep only the agreed part.
+        for head_token, token in zip(self._tokenize(head), prompt.input_ids):
+            if head_token != token:
+                break
+            common += 1
+        return prompt.input_ids[:common]
+
     def count_text_tokens(self, text: str) -> int:
         """Tokens of a bare text (no template around it)."""
         return len(self._tokenize(text))

@@ -125,9 +125,9 @@ def test_each_representation_on_hand_checked_turns(builder):
         "keypos": ["I worried because my mother job safe", "That sounds hard What happened", "She said that it fine",
                    "you believe her"],
         "nostopwords": ["worried mother job safe.", "sounds hard. happened?", "said fine.", "believe?"],
-        # hybrid: NoStopwords except the last exchange, which stays as said
-        "hybrid": ["worried mother job safe.", "sounds hard. happened?", "She said that it is fine.",
-                   "Do you believe her?"],
+        # hybrid: KeyPOS except the last exchange, which stays as said
+        "hybrid": ["I worried because my mother job safe", "That sounds hard What happened",
+                   "She said that it is fine.", "Do you believe her?"],
         "summary": [t.text for t in turns],
     }
     for mode, texts in expected.items():
@@ -254,7 +254,7 @@ def test_older_turns_are_folded_into_the_summary_after_replies(scripted):
     engine = scripted("summary", summarizer, recent_tokens=90)
     for i, sentence in enumerate(SENTENCES):
         engine.answer(f"u{i}", sentence, lambda c: None)
-        assert engine.memory.wait_for_summaries(10)
+        assert engine.memory.wait_for_background(10)
     summary = engine.memory.summary()
     assert summary is not None and summary.covered_turns >= 4
     stored = engine.history.store.turns("s1")
@@ -277,7 +277,7 @@ def test_a_reply_preempts_a_summary_being_written_and_it_is_retried_afterwards(s
     summarizer = NotesSummarizer(gate=gate)
     engine = scripted("hybrid", summarizer, recent_tokens=60)
     fill(engine.memory, history_of(SENTENCES))
-    engine.memory.consider_folding()
+    engine.memory.prepare_next_turn()
     deadline = time.monotonic() + 10
     while not summarizer.calls and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -288,7 +288,7 @@ def test_a_reply_preempts_a_summary_being_written_and_it_is_retried_afterwards(s
     assert time.monotonic() - started < 2.0  # did not wait for the summary
     assert summarizer.cancelled == 1 and engine.memory.summary() is None
     gate.set()
-    assert engine.memory.wait_for_summaries(10)
+    assert engine.memory.wait_for_background(10)
     assert engine.memory.summary() is not None and len(summarizer.calls) >= 2  # retried after the reply
 
 
@@ -296,8 +296,70 @@ def test_reset_clears_turns_and_summary(scripted):
     engine = scripted("summary", NotesSummarizer(), recent_tokens=60)
     for i, sentence in enumerate(SENTENCES[:6]):
         engine.answer(f"u{i}", sentence, lambda c: None)
-        engine.memory.wait_for_summaries(10)
+        engine.memory.wait_for_background(10)
     assert engine.memory.summary() is not None
     assert engine.reset() == 12
     assert engine.memory.summary() is None and len(engine.history) == 0
     assert engine.answer("u9", "Hello again.", lambda c: None).prompt.history_turns_used == 0
+
+
+def test_after_a_fold_the_next_reply_reads_only_its_utterance(chat_model, tmp_path):
+    """The background work warms the reply cache with the next prompt's context (system prompt,
+    new summary, past turns), so a fold adds no prompt reading to the next answer; without the
+    warm-up the reply reads everything after the system prompt again."""
+    after_fold = {}  # warm -> [(reused prompt tokens, context tokens)] of replies right after a new summary
+    for warm in (True, False):
+        store = ConversationStore(tmp_path / f"warm-{warm}.sqlite3")
+        builder = PromptBuilder(chat_model.tokenizer, context_window=512, max_new_tokens=8)
+        memory = ContextMemory(builder, ConversationHistory(store, "s1"), "summary", NotesSummarizer(),
+                               recent_tokens=110, warm_model=chat_model if warm else None)
+        engine = DialogueEngine(chat_model, builder, GenerationSettings(do_sample=False, max_new_tokens=8),
+                                memory=memory)
+        summary = None
+        for i, sentence in enumerate(SENTENCES):
+            outcome = engine.answer(f"u{i}", sentence, lambda c: None)
+            if outcome.prompt.summary_text and outcome.prompt.summary_text != summary:
+                summary = outcome.prompt.summary_text
+                context = len(builder.context_prefix_ids(outcome.prompt))
+                after_fold.setdefault(warm, []).append((outcome.stats.reused_prompt_tokens, context))
+            assert memory.wait_for_background(60)
+        memory.close()
+    assert after_fold.get(True) and after_fold.get(False), after_fold
+    assert all(reused == context for reused, context in after_fold[True]), after_fold
+    assert all(reused < context - 20 for reused, context in after_fold[False]), after_fold
+
+
+def test_background_work_waits_while_the_user_speaks(scripted):
+    gate = threading.Event()
+    summarizer = NotesSummarizer(gate=gate)
+    engine = scripted("summary", summarizer, recent_tokens=60)
+    memory = engine.memory
+    fill(memory, history_of(SENTENCES))
+    memory.prepare_next_turn()
+    deadline = time.monotonic() + 10
+    while not summarizer.calls and time.monotonic() < deadline:
+        time.sleep(0.01)
+    memory.pause_background(True)  # the user starts speaking: the summary being written stops
+    deadline = time.monotonic() + 10
+    while not summarizer.cancelled and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert summarizer.cancelled == 1
+    gate.set()
+    time.sleep(0.3)
+    assert len(summarizer.calls) == 1 and memory.summary() is None  # none started while paused
+    memory.pause_background(False)
+    assert memory.wait_for_background(10)
+    assert memory.summary() is not None and len(summarizer.calls) >= 2
+
+
+def test_a_pause_ends_by_itself_when_no_resume_comes():
+    from esbot_dialogue.memory.summarizer import BackgroundWorker
+
+    runs = []
+    worker = BackgroundWorker(lambda cancel: runs.append(time.monotonic()) and False, lambda error: None)
+    worker.pause_for(0.5)
+    started = time.monotonic()
+    worker.request()
+    assert worker.wait_idle(10)
+    assert len(runs) == 1 and runs[0] - started >= 0.45
+    worker.close()

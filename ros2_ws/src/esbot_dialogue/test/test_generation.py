@@ -112,3 +112,38 @@ def test_the_next_turn_reuses_the_conversations_cached_prefix_with_unchanged_out
     finally:
         chat_model.reuse_prefix_cache = True
     assert with_cache == without_cache
+
+
+def test_a_warmed_prefix_is_reused_other_slots_leave_it_alone_and_output_is_unchanged(chat_model):
+    """warm() reads a coming prompt's beginning ahead; generation in another cache slot (the
+    summarizer's) does not evict it; the reply then reads only the rest, with the same output."""
+    from esbot_dialogue.history import Turn
+
+    builder = PromptBuilder(chat_model.tokenizer, "You are a kind listener.", context_window=1024, max_new_tokens=16)
+    greedy = GenerationSettings(do_sample=False, max_new_tokens=16)
+    past = [Turn("user", "I moved to a new city last month.", 0.0, "u1"),
+            Turn("assistant", "That is a big change. How are you settling in?", 1.0, "a1")]
+    prompt = builder.build(past, "My sister has not called me for weeks.")
+    prefix = builder.context_prefix_ids(prompt)
+    assert 16 < len(prefix) < len(prompt.input_ids) and prompt.input_ids[:len(prefix)] == prefix
+
+    assert chat_model.warm(prefix) == len(prefix)
+    assert chat_model.warm(prefix) == 0  # already there: nothing read again
+    other = builder.build([], "Please summarize: the weather was cold and grey all week.")
+    assert "".join(chat_model.stream(other, greedy, cache_slot="background"))
+    warmed_reply = "".join(chat_model.stream(prompt, greedy))
+    assert chat_model.last_stats.reused_prompt_tokens == len(prefix)
+
+    chat_model.reuse_prefix_cache = False
+    try:
+        assert "".join(chat_model.stream(prompt, greedy)) == warmed_reply
+    finally:
+        chat_model.reuse_prefix_cache = True
+
+
+def test_warming_stops_between_chunks_when_cancelled(chat_model):
+    builder = PromptBuilder(chat_model.tokenizer, "You are a kind listener. " * 20, context_window=1024)
+    prefix = builder.context_prefix_ids(builder.build([], "Hello."))
+    cancel = threading.Event()
+    cancel.set()
+    assert chat_model.warm(prefix, cancel, chunk=8, cache_slot="cold") == 0

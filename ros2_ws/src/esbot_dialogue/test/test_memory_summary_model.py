@@ -35,8 +35,8 @@ def test_the_model_summarizes_older_turns_and_the_summary_replaces_them(chat_mod
 
     plan = memory.fold_plan()
     assert plan is not None and 1 <= len(plan.turns) <= len(CONVERSATION) - 2  # the last exchange stays
-    memory.consider_folding()
-    assert memory.wait_for_summaries(600), "the summarizer did not finish"
+    memory.prepare_next_turn()
+    assert memory.wait_for_background(600), "the summarizer did not finish"
     summary = memory.summary()
     assert summary is not None and len(summary.text.split()) >= 5, summary
     print("summary:", summary.text)

@@ -17,6 +17,7 @@ SAFETY_ALERT = "safety_alert"              # esbot_msgs/SafetyAlert: -> human op
 ROBOT_SPEAKING = "robot_speaking"          # esbot_msgs/SpeakingState: TTS -> ASR, dialogue (latched)
 SPOKEN_REPLY = "spoken_reply"              # esbot_msgs/SpokenReply: TTS -> dialogue (what was heard)
 BARGE_IN = "barge_in"                      # esbot_msgs/BargeIn: ASR -> TTS, dialogue
+LISTENING_STATE = "listening_state"        # esbot_msgs/ListeningState: ASR -> dialogue (latched)
 
 # Actions
 SAY = "say"                                # esbot_msgs/action/Say: TTS action server
@@ -76,3 +77,33 @@ def publish_from_thread(publisher, msg) -> bool:
         if rclpy.ok():
             raise
         return False
+
+
+def spin_node(label: str, make_node, startup_errors: tuple, threads: int, args=None):
+    """A node's main() (demo_nodes_py's pattern): init rclpy, build the node, spin it on a
+    multi-threaded executor until Ctrl-C or an external shutdown, clean up. A known start-up
+    error (startup_errors: a wrong model, device, parameter...) is printed as one line,
+    "[label] cannot start: ...", and exits 1 instead of a traceback."""
+    import rclpy
+    from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
+
+    rclpy.init(args=args)
+    node = None
+    exit_code = 0
+    try:
+        try:
+            node = make_node()
+        except startup_errors as error:
+            print(f"[{label}] cannot start: {error}", flush=True)
+            exit_code = 1
+        else:
+            executor = MultiThreadedExecutor(num_threads=threads)
+            executor.add_node(node)
+            executor.spin()
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+    finally:
+        if node is not None:
+            node.destroy_node()
+        rclpy.try_shutdown()
+    raise SystemExit(exit_code)

@@ -4,7 +4,7 @@ The user's lines come from a conversation script or the terminal: typed lines go
 transcripts, `!audio` lines are WAV recordings played into the robot's microphone stream in real
 time. The microphone (simulated_microphone.py) also hears the robot's own voice as an echo, as a
 real robot's does. Everything the robot sends (transcripts, reply chunks, gestures, speech audio,
-speaking and conversational state, safety alerts) goes to a JSON-lines session log; the robot's
+speaking, listening and conversational state, safety alerts) goes to a JSON-lines session log; the robot's
 speech is recorded to a WAV file, and a spoken session ends with a summary of each turn.
 """
 
@@ -23,8 +23,8 @@ from rclpy.node import Node
 
 import esbot_interfaces as interfaces
 from esbot_interfaces import publish_from_thread, seconds_of, time_msg
-from esbot_msgs.msg import (AudioFrame, BargeIn, ConversationState, GestureCommand, ReplyChunk, SafetyAlert,
-                            SpeakingState, SpokenReply, Transcript)
+from esbot_msgs.msg import (AudioFrame, BargeIn, ConversationState, GestureCommand, ListeningState, ReplyChunk,
+                            SafetyAlert, SpeakingState, SpokenReply, Transcript)
 from esbot_speech.audio_format import AudioFormatError, decode_frame, encode_pcm16
 from esbot_msgs.srv import ResetConversation
 from esbot_dialogue.model_store import default_models_dir
@@ -108,6 +108,7 @@ class MockHumanoid(Node):
         self.create_subscription(SpeakingState, interfaces.ROBOT_SPEAKING, self._on_speaking, interfaces.STATE_QOS)
         self.create_subscription(SpokenReply, interfaces.SPOKEN_REPLY, self._on_spoken_reply, interfaces.STREAM_QOS)
         self.create_subscription(BargeIn, interfaces.BARGE_IN, self._on_barge_in, interfaces.STREAM_QOS)
+        self.create_subscription(ListeningState, interfaces.LISTENING_STATE, self._on_listening, interfaces.STATE_QOS)
         self.create_subscription(ReplyChunk, interfaces.REPLY, self._on_reply_chunk, interfaces.STREAM_QOS)
         self.create_subscription(ConversationState, interfaces.CONVERSATION_STATE, self._on_state, interfaces.STATE_QOS)
         self.create_subscription(GestureCommand, interfaces.GESTURE, self._on_gesture, interfaces.STREAM_QOS)
@@ -192,6 +193,9 @@ class MockHumanoid(Node):
     def _on_barge_in(self, msg: BargeIn) -> None:
         self.session_log.write("barge_in", interrupted_turn_id=msg.interrupted_turn_id,
                                stamp=seconds_of(msg.header.stamp))
+
+    def _on_listening(self, msg: ListeningState) -> None:
+        self.session_log.write("listening_state", user_speaking=msg.user_speaking, transcribing=msg.transcribing)
 
     def _on_safety_alert(self, msg: SafetyAlert) -> None:
         self.session_log.write("safety_alert", alert_id=msg.alert_id, level=msg.level, category=msg.category,

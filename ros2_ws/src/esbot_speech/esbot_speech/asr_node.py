@@ -4,7 +4,7 @@ Subscribes:  microphone_audio (esbot_msgs/AudioFrame; when audio_source is "topi
              speaker_audio (esbot_msgs/AudioFrame: the robot's own voice, the echo reference),
              robot_speaking (esbot_msgs/SpeakingState)
 Publishes:   user_transcript (esbot_msgs/Transcript, final only), barge_in (esbot_msgs/BargeIn),
-             /diagnostics
+             listening_state (esbot_msgs/ListeningState, latched), /diagnostics
 Listening (resampling, Silero VAD, echo gate, segmentation) is esbot_speech/listening.py and
 recognition esbot_speech/transcriber.py; this node wires them to ROS. Utterances are
 transcribed on a worker thread so the microphone is never left unread.
@@ -16,15 +16,13 @@ import time
 import uuid
 
 import numpy as np
-import rclpy
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
-from esbot_interfaces import duration_msg, publish_from_thread, seconds_of, time_msg
-from esbot_msgs.msg import AudioFrame, BargeIn, SpeakingState, Transcript
+from esbot_interfaces import duration_msg, publish_from_thread, seconds_of, spin_node, time_msg
+from esbot_msgs.msg import AudioFrame, BargeIn, ListeningState, SpeakingState, Transcript
 from esbot_speech.audio_format import AudioFormatError, decode_frame
 from esbot_speech.echo_gate import EchoGate
 from esbot_speech.listening import HeardUtterance, SpeechOnset, UtteranceDetector
@@ -103,6 +101,11 @@ class AsrNode(Node):
 
         self.transcript_pub = self.create_publisher(Transcript, interfaces.USER_TRANSCRIPT, interfaces.STREAM_QOS)
         self.barge_in_pub = self.create_publisher(BargeIn, interfaces.BARGE_IN, interfaces.STREAM_QOS)
+        self.listening_pub = self.create_publisher(ListeningState, interfaces.LISTENING_STATE, interfaces.STATE_QOS)
+        self._listening_lock = threading.Lock()
+        self._user_speaking = False
+        self._untranscribed = 0  # utterances heard and not transcribed yet
+        self.listening_pub.publish(ListeningState(user_speaking=False, transcribing=False))
         self.diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         self._detector_lock = threading.Lock()  # microphone and speaker callbacks may run in parallel
         self._speaking_turn = ""  # the robot's turn being spoken, "" when silent
@@ -218,6 +221,7 @@ class AsrNode(Node):
             events = self.detector.push(audio, sample_rate, stamp)
         for event in events:
             if isinstance(event, SpeechOnset):
+                self._update_listening(user_speaking=True)
                 if event.over_robot_speech or self._speaking_turn:
                     self.counters["barge_ins"] += 1
                     msg = BargeIn(interrupted_turn_id=self._speaking_turn)
@@ -225,7 +229,21 @@ class AsrNode(Node):
                     publish_from_thread(self.barge_in_pub, msg)
                     self.get_logger().info(f"barge-in: the user speaks over turn {self._speaking_turn or '?'}")
             elif isinstance(event, HeardUtterance):
+                self._update_listening(user_speaking=False, untranscribed=+1)
                 self._utterances.put(event)
+
+    def _update_listening(self, user_speaking: bool | None = None, untranscribed: int = 0) -> None:
+        """Publish the listening state when it changes (the listener and transcription threads)."""
+        with self._listening_lock:
+            before = (self._user_speaking, self._untranscribed > 0)
+            if user_speaking is not None:
+                self._user_speaking = user_speaking
+            self._untranscribed += untranscribed
+            now = (self._user_speaking, self._untranscribed > 0)
+            if now != before:
+                msg = ListeningState(user_speaking=now[0], transcribing=now[1])
+                msg.header.stamp = self.get_clock().now().to_msg()
+                publish_from_thread(self.listening_pub, msg)
 
     # --- utterances out ------------------------------------------------------------------------
     def _transcribe_utterances(self) -> None:
@@ -238,6 +256,8 @@ class AsrNode(Node):
                 self._transcribe(heard)
             except Exception as error:  # one bad utterance must not stop the robot listening
                 self.get_logger().error(f"transcription failed: {error!r}")
+            finally:
+                self._update_listening(untranscribed=-1)
 
     def _transcribe(self, heard: HeardUtterance) -> None:
         self.counters["utterances"] += 1
@@ -291,26 +311,7 @@ class AsrNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    exit_code = 0
-    try:
-        try:
-            node = AsrNode()
-        except (TranscriberLoadError, ValueError) as error:
-            print(f"[asr] cannot start: {error}", flush=True)
-            exit_code = 1
-        else:
-            executor = MultiThreadedExecutor(num_threads=3)
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    raise SystemExit(exit_code)
+    spin_node("asr", AsrNode, (TranscriberLoadError, ValueError), threads=3, args=args)
 
 
 if __name__ == "__main__":

@@ -21,12 +21,11 @@ from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
 from esbot_dialogue.sentence_stream import SentenceChunker
-from esbot_interfaces import duration_msg, publish_from_thread, time_msg
+from esbot_interfaces import duration_msg, publish_from_thread, spin_node, time_msg
 from esbot_msgs.action import Say
 from esbot_msgs.msg import AudioFrame, BargeIn, GestureCommand, ReplyChunk, SpeakingState, SpokenReply
 from esbot_speech.audio_format import encode_pcm16
@@ -230,26 +229,7 @@ class TtsNode(Node):
 
 
 def main(args=None):
-    rclpy.init(args=args)
-    node = None
-    exit_code = 0
-    try:
-        try:
-            node = TtsNode()
-        except (VoiceLoadError, GestureConfigError, ValueError) as error:
-            print(f"[tts] cannot start: {error}", flush=True)
-            exit_code = 1
-        else:
-            executor = MultiThreadedExecutor(num_threads=4)
-            executor.add_node(node)
-            executor.spin()
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-    raise SystemExit(exit_code)
+    spin_node("tts", TtsNode, (VoiceLoadError, GestureConfigError, ValueError), threads=4, args=args)
 
 
 if __name__ == "__main__":

@@ -10,10 +10,11 @@ max_new_tokens); the system prompt comes out of it first. Within it, by mode:
   (recursive summarization, memory/summarizer.py); the prompt holds that summary and the
   turns it does not cover yet, as said.
 * ``hybrid``: the summary, the last exchange (two turns) as said, and the uncovered turns
-  before it in NoStopwords: the compression keeps more turns nearly verbatim before anything
-  has to go through the (lossy, small-model) summary. NoStopwords, not KeyPOS, because it
-  compresses ESConv's pronoun-heavy turns more (1.7x against 1.33x the raw turns fitted,
-  benchmarks/bench_memory.py).
+  before it in KeyPOS: the compression keeps more turns nearly verbatim before anything
+  has to go through the (lossy, small-model) summary. KeyPOS, not NoStopwords, although
+  NoStopwords compresses ESConv's pronoun-heavy turns more (1.7x against 1.33x the raw turns
+  fitted): shown NoStopwords turns, an untrained model (SmolLM2-135M) answered in broken,
+  repetitive text ("remember. remember. ..."), KeyPOS turns it did not (benchmarks/bench_memory.py).
 
 Order of what goes when even that overflows (PromptBuilder does the one fitting): the current
 utterance is always there in full (cut, keeping its end, only if alone it exceeds the budget);
@@ -21,11 +22,19 @@ then the summary (left out only if it does not fit beside the utterance); then p
 newest first, so the oldest are the first to go. In the summary modes the turns that did not
 fit are exactly the next to be folded into the summary.
 
-Folding runs in a background worker after each turn and never while a reply is produced:
-when the uncovered turns take more than ``recent_tokens``, the oldest ones are folded until
-they take at most two thirds of it (the hysteresis spares a summarizer call at every turn),
+Folding runs in a background worker after each turn, never while a reply is produced nor
+while the user speaks (pause_background): when the uncovered turns take more than
+``recent_tokens``, the oldest ones are folded until they take at most two thirds of it (the
+hysteresis spares a summarizer call, seconds of CPU on a robot's processor, at most turns),
 always leaving the last exchange out of the summary (speech output may still correct it
-after a barge-in). Pure Python, no rclpy.
+after a barge-in).
+
+Then, with a chat model to warm, the same worker reads the next prompt's beginning (system
+prompt, summary, past turns: everything but the next utterance) into the model's reply KV
+cache (ChatModel.warm). A new summary changes the prompt right after the system prompt, so
+without this the next reply would read its whole context again; with it the memory adds
+no prompt reading to the next answer (benchmarks/bench_memory.py measures both).
+Pure Python, no rclpy.
 """
 
 from __future__ import annotations
@@ -46,13 +55,18 @@ from .summarizer import BackgroundWorker, Summarizer
 SUMMARY_MODES = ("summary", "hybrid")
 MEMORY_MODES = REPRESENTATIONS + SUMMARY_MODES
 #: The compressed representation of the hybrid mode's middle turns.
-HYBRID_COMPRESSION = "nostopwords"
+HYBRID_COMPRESSION = "keypos"
 #: Folding stops once the uncovered turns take at most this share of recent_tokens.
 FOLD_TO_FRACTION = 2 / 3
 #: Room kept for the next utterance when the recent-turns budget is derived automatically.
 UTTERANCE_RESERVE_TOKENS = 64
 #: The last exchange: never folded into the summary, and kept as said in the hybrid mode.
 RECENT_EXCHANGE_TURNS = 2
+#: Stands in for the next utterance when its context is prepared ahead (a typical spoken
+#: sentence's length, so the same past turns are chosen as for the real one).
+NEXT_UTTERANCE_PLACEHOLDER = "I have been thinking about what we talked about and how I feel about it now."
+#: Background work stops for at most this long after the user starts speaking (pause_background).
+MAX_SPEECH_PAUSE_S = 30.0
 
 
 def check_memory_mode(mode: str) -> str:
@@ -88,10 +102,12 @@ class ContextMemory:
         summarizer: Summarizer | None = None,
         recent_tokens: int = 0,
         on_warning: Callable[[str], None] = lambda message: None,
+        warm_model: Any = None,
     ) -> None:
         """mode None = the builder's history_representation; the summary modes need a
         summarizer. recent_tokens 0 = everything the budget leaves beside the system prompt, the
-        summary and a typical utterance."""
+        summary and a typical utterance. warm_model (a ChatModel): read the next prompt's
+        beginning into its reply cache after each turn; None = do not."""
         self.builder = prompt_builder
         self.history = history if history is not None else ConversationHistory()
         self.summarizer = summarizer
@@ -105,9 +121,11 @@ class ContextMemory:
                 f"The context budget ({prompt_builder.budget} tokens) leaves no room for past turns beside the "
                 f"system prompt ({prompt_builder.fixed_tokens}), the summary ({summary_tokens}) and the utterance "
                 f"({UTTERANCE_RESERVE_TOKENS}); raise context_window or lower summary_max_tokens.")
+        self.warm_model = warm_model
         self.last_build_s = 0.0
-        self._worker = (BackgroundWorker(self._fold_once, self._report_fold_error)
-                        if summarizer is not None else None)
+        self.last_warmed_tokens = 0  # prompt tokens the last background warm read ahead
+        self._worker = (BackgroundWorker(self._prepare_next_turn, self._report_background_error)
+                        if summarizer is not None or warm_model is not None else None)
 
     @property
     def mode(self) -> str:
@@ -127,6 +145,11 @@ class ContextMemory:
     def build(self, user_text: str, extra_instruction: str = "") -> BuiltPrompt:
         """The prompt for the current utterance, from everything stored before it."""
         started = time.perf_counter()
+        prompt = self._build(user_text, extra_instruction)
+        self.last_build_s = time.perf_counter() - started
+        return prompt
+
+    def _build(self, user_text: str, extra_instruction: str = "") -> BuiltPrompt:
         if self.summarizing:
             summary, recent = self._uncovered()
             prompt = self.builder.build(self._represent(recent), user_text, extra_instruction,
@@ -135,7 +158,6 @@ class ContextMemory:
             representation = self._mode if self._mode in REPRESENTATIONS else "raw"
             prompt = self.builder.build(self.history.turns(), user_text, extra_instruction,
                                         history_representation=representation)
-        self.last_build_s = time.perf_counter() - started
         return prompt
 
     def summary(self) -> Summary | None:
@@ -164,20 +186,33 @@ class ContextMemory:
     # --- around each reply ------------------------------------------------------------------
     @contextmanager
     def replying(self) -> Iterator[None]:
-        """Bracket one reply: no summarizing while inside (a summary being written is stopped
-        at its next token), and a fold is considered once the reply is done."""
+        """Bracket one reply: no background work while inside (a summary being written is
+        stopped at its next token), and the next turn is prepared once the reply is done."""
         with self._worker.hold() if self._worker is not None else nullcontext():
             yield
-        self.consider_folding()
+        self.prepare_next_turn()
 
-    def consider_folding(self) -> None:
+    def prepare_next_turn(self) -> None:
         """Ask the background worker to fold older turns into the summary if they no longer fit
-        in recent_tokens (it checks, off the caller's thread)."""
-        if self.summarizing:
+        in recent_tokens, then to warm the next prompt (it checks, off the caller's thread)."""
+        if self._worker is not None:
             self._worker.request()
 
-    def wait_for_summaries(self, timeout: float) -> bool:
-        """True once no fold is pending or running (tests, benchmarks)."""
+    def pause_background(self, user_speaking: bool) -> None:
+        """The user started (True) or stopped (False) speaking: background work stops meanwhile
+        (for at most MAX_SPEECH_PAUSE_S), leaving the CPU to speech recognition and the reply."""
+        if self._worker is not None:
+            if user_speaking:
+                self._worker.pause_for(MAX_SPEECH_PAUSE_S)
+            else:
+                self._worker.resume()
+
+    @property
+    def background_paused(self) -> bool:
+        return self._worker is not None and self._worker.paused
+
+    def wait_for_background(self, timeout: float) -> bool:
+        """True once no background work is pending or running (tests, benchmarks)."""
         return self._worker.wait_idle(timeout) if self._worker is not None else True
 
     def close(self) -> None:
@@ -212,6 +247,20 @@ class ContextMemory:
             total -= size
         return FoldPlan(summary, chosen) if chosen else None
 
+    def _prepare_next_turn(self, cancel: threading.Event) -> bool:
+        """The background work after a turn: one fold, then (nothing left to fold) the warm-up.
+        True if there may be more to do (the worker calls again)."""
+        if self.summarizing:
+            try:
+                if self._fold_once(cancel):
+                    return True
+            except Exception as error:  # reported; the turns stay as they are
+                self._report_fold_error(error)
+        if self.warm_model is not None and not cancel.is_set():
+            prefix = self.builder.context_prefix_ids(self._build(NEXT_UTTERANCE_PLACEHOLDER))
+            self.last_warmed_tokens = self.warm_model.warm(prefix, cancel)
+        return False
+
     def _fold_once(self, cancel: threading.Event) -> bool:
         """One summarizer call; True if it saved a summary (there may be more to fold)."""
         plan = self.fold_plan()
@@ -228,3 +277,7 @@ class ContextMemory:
     def _report_fold_error(self, error: Exception) -> None:
         self.on_warning(f"memory: the running summary could not be updated ({error!r}); older turns stay "
                         "unsummarized and the oldest are left out of the context when it is full")
+
+    def _report_background_error(self, error: Exception) -> None:
+        self.on_warning(f"memory: the next prompt could not be prepared ahead ({error!r}); the next reply "
+                        "reads its whole context itself")

@@ -1,18 +1,20 @@
 """Recursive summarization: the LLM folds older turns into a running summary, off the reply's path.
 
 Summarizer writes one new summary from the previous one and the turns to fold in (the
-recursive summarization of long-term dialogue memory: summary_n = LLM(summary_n-1, turns)).
-BackgroundWorker runs that work in its own thread, only while no reply is being produced: a
-new utterance preempts a summary being written (generation stops at its next token, or after
-the 32-token piece of the prompt being read; the half-written summary is thrown away) and the
-work is tried again once the reply is done, so summarizing never delays an answer by more
-than one such step of the summarizer's.
+recursive summarization of long-term dialogue memory: summary_n = LLM(summary_n-1, turns)),
+in its own KV cache slot, so the reply's cache stays as the last reply left it.
+BackgroundWorker runs such work in its own thread, only while no reply is being produced
+and not while the user speaks (pause_for): a new utterance preempts a summary being written
+(generation stops at its next token, or after the 32-token piece of the prompt being read;
+the half-written summary is thrown away) and the work is tried again once the reply is
+done, so summarizing never delays an answer by more than one such step of the summarizer's.
 Pure Python over ChatModel, no rclpy.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
@@ -32,6 +34,8 @@ SUMMARY_REQUEST = (
 SPEAKERS = {"user": "Person", "assistant": "Companion"}
 #: The prompt is read in pieces this long, so a reply preempts the summary within one piece.
 PREFILL_CHUNK_TOKENS = 32
+#: The summarizer's KV cache slot (ChatModel): apart from the replies' one.
+SUMMARY_CACHE = "summary"
 
 
 class SummaryError(RuntimeError):
@@ -61,7 +65,8 @@ class Summarizer:
     def summarize(self, previous: str, turns: Sequence[Turn], cancel: threading.Event | None = None) -> str | None:
         """The new running summary; None if cancel was set before it was complete."""
         prompt = self.builder.build([], self.request_text(previous, turns))
-        pieces = self.chat_model.stream(prompt, self.settings, cancel, prefill_chunk=PREFILL_CHUNK_TOKENS)
+        pieces = self.chat_model.stream(prompt, self.settings, cancel, prefill_chunk=PREFILL_CHUNK_TOKENS,
+                                        cache_slot=SUMMARY_CACHE)
         try:
             text = "".join(pieces)
         finally:
@@ -83,8 +88,11 @@ class BackgroundWorker:
     """Runs work(cancel) -> more_wanted in a daemon thread, never while a reply is in progress.
 
     request() asks for a run; hold() brackets a reply: it stops a run in progress (cancel is
-    set, and hold waits for work to return) and starts none until the reply is done. Work
-    that was cancelled or wants more runs again after the reply. Errors go to on_error.
+    set, and hold waits for work to return) and starts none until the reply is done.
+    pause_for(seconds) stops a run the same way without waiting for it, and starts none until
+    resume() or the time is up (the user is speaking: the ASR and the coming reply need the
+    CPU; the time limit keeps a lost resume from stopping the work for good). Work that was
+    cancelled or wants more runs again afterwards. Errors go to on_error.
     """
 
     def __init__(self, work: Callable[[threading.Event], bool], on_error: Callable[[Exception], None],
@@ -96,6 +104,7 @@ class BackgroundWorker:
         self._wanted = False
         self._running = False
         self._holds = 0
+        self._paused_until = 0.0  # time.monotonic()
         self._closed = False
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
         self._thread.start()
@@ -118,9 +127,22 @@ class BackgroundWorker:
         finally:
             with self._changed:
                 self._holds -= 1
-                if self._holds == 0:
-                    self._cancel.clear()
-                    self._changed.notify_all()
+                self._changed.notify_all()
+
+    def pause_for(self, seconds: float) -> None:
+        with self._changed:
+            self._paused_until = max(self._paused_until, time.monotonic() + seconds)
+            self._cancel.set()
+            self._changed.notify_all()
+
+    def resume(self) -> None:
+        with self._changed:
+            self._paused_until = 0.0
+            self._changed.notify_all()
+
+    @property
+    def paused(self) -> bool:
+        return time.monotonic() < self._paused_until
 
     def wait_idle(self, timeout: float) -> bool:
         """True once nothing is wanted or running (tests and benchmarks)."""
@@ -137,11 +159,15 @@ class BackgroundWorker:
     def _loop(self) -> None:
         while True:
             with self._changed:
-                self._changed.wait_for(lambda: self._closed or (self._wanted and not self._holds))
+                while not self._closed and not (self._wanted and not self._holds and not self.paused):
+                    # Woken by every change; a pause also ends by itself.
+                    pause_left = self._paused_until - time.monotonic()
+                    self._changed.wait(pause_left if pause_left > 0 else None)
                 if self._closed:
                     return
                 self._wanted = False
                 self._running = True
+                self._cancel.clear()
             more = False
             try:
                 more = self._work(self._cancel)
