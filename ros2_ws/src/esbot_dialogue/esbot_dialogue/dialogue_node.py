@@ -22,13 +22,13 @@ import uuid
 from pathlib import Path
 
 from ament_index_python.packages import get_package_share_directory
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.callback_groups import MutuallyExclusiveCallbackGroup
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
-from esbot_interfaces import duration_msg, spin_node, time_msg
+from esbot_interfaces import diagnostic_array, duration_msg, spin_node, time_msg
 from esbot_dialogue.adapters import AdapterError, read_adapter_info
 from esbot_dialogue.dialogue_engine import DialogueEngine, ReplyChunk
 from esbot_dialogue.generation import ChatModel, GenerationSettings, ModelLoadError
@@ -452,12 +452,8 @@ class DialogueNode(Node):
             values["last_prompt_tokens_reused"] = str(self._last_stats.reused_prompt_tokens)
         values["memory_background_paused"] = str(memory.background_paused)  # the user is speaking
         values["memory_last_warmed_tokens"] = str(memory.last_warmed_tokens)
-        status = DiagnosticStatus(level=level, name=f"{self.get_fully_qualified_name()}: dialogue",
-                                  message=message, hardware_id=str(chat_model.device),
-                                  values=[KeyValue(key=k, value=v) for k, v in values.items()])
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.diagnostics_pub.publish(array)
+        self.diagnostics_pub.publish(diagnostic_array(self, "dialogue", message, values, level,
+                                                      hardware_id=str(chat_model.device)))
 
     def destroy_node(self):
         # Stop generation at the next token and let the worker finish, so the process never

@@ -79,6 +79,19 @@ def publish_from_thread(publisher, msg) -> bool:
         return False
 
 
+def diagnostic_array(node, component: str, message: str, values: dict, level: int | None = None,
+                     hardware_id: str = ""):
+    """One node's /diagnostics status (level OK unless given), named "<node>: <component>" and
+    stamped now: what every esbot node publishes every few seconds."""
+    from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+
+    status = DiagnosticStatus(level=DiagnosticStatus.OK if level is None else level,
+                              name=f"{node.get_fully_qualified_name()}: {component}", message=message,
+                              hardware_id=hardware_id, values=[KeyValue(key=k, value=v) for k, v in values.items()])
+    array = DiagnosticArray(status=[status])
+    array.header.stamp = node.get_clock().now().to_msg()
+    return array
+
 def spin_node(label: str, make_node, startup_errors: tuple, threads: int, args=None):
     """A node's main() (demo_nodes_py's pattern): init rclpy, build the node, spin it on a
     multi-threaded executor until Ctrl-C or an external shutdown, clean up. A known start-up

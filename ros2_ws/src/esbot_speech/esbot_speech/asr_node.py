@@ -16,12 +16,12 @@ import time
 import uuid
 
 import numpy as np
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, IntegerRange, ParameterDescriptor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
-from esbot_interfaces import duration_msg, publish_from_thread, seconds_of, spin_node, time_msg
+from esbot_interfaces import diagnostic_array, duration_msg, publish_from_thread, seconds_of, spin_node, time_msg
 from esbot_msgs.msg import AudioFrame, BargeIn, ListeningState, SpeakingState, Transcript
 from esbot_speech.audio_format import AudioFormatError, decode_frame
 from esbot_speech.echo_gate import EchoGate
@@ -294,12 +294,8 @@ class AsrNode(Node):
                   "loudest_echo_loss_db": f"{self.detector.echo_gate.min_echo_loss_db:.1f}",
                   "microphone_format": str(self._format or "none yet"),
                   **{name: str(value) for name, value in self.counters.items()}}
-        status = DiagnosticStatus(level=DiagnosticStatus.OK, name=f"{self.get_fully_qualified_name()}: asr",
-                                  message="listening", hardware_id=self.transcriber.device,
-                                  values=[KeyValue(key=k, value=v) for k, v in values.items()])
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.diagnostics_pub.publish(array)
+        self.diagnostics_pub.publish(diagnostic_array(self, "asr", "listening", values,
+                                                      hardware_id=self.transcriber.device))
 
     def destroy_node(self):
         self._stopping.set()

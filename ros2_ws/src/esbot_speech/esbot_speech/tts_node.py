@@ -17,7 +17,7 @@ from pathlib import Path
 
 import rclpy
 from ament_index_python.packages import get_package_share_directory
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import FloatingPointRange, ParameterDescriptor
 from rclpy.action import ActionServer, CancelResponse, GoalResponse
 from rclpy.callback_groups import ReentrantCallbackGroup
@@ -25,7 +25,7 @@ from rclpy.node import Node
 
 import esbot_interfaces as interfaces
 from esbot_dialogue.sentence_stream import SentenceChunker
-from esbot_interfaces import duration_msg, publish_from_thread, spin_node, time_msg
+from esbot_interfaces import diagnostic_array, duration_msg, publish_from_thread, spin_node, time_msg
 from esbot_msgs.action import Say
 from esbot_msgs.msg import AudioFrame, BargeIn, GestureCommand, ReplyChunk, SpeakingState, SpokenReply
 from esbot_speech.audio_format import encode_pcm16
@@ -214,12 +214,8 @@ class TtsNode(Node):
                   "speaking_turn": self.speech.current_turn, "last_synthesis_s": f"{self.voice.last_synthesis_s:.3f}",
                   **{name: f"{value:.1f}" if isinstance(value, float) else str(value)
                      for name, value in self.counters.items()}}
-        status = DiagnosticStatus(level=DiagnosticStatus.OK, name=f"{self.get_fully_qualified_name()}: tts",
-                                  message="speaking" if self.speech.current_turn else "ready",
-                                  values=[KeyValue(key=k, value=v) for k, v in values.items()])
-        array = DiagnosticArray(status=[status])
-        array.header.stamp = self.get_clock().now().to_msg()
-        self.diagnostics_pub.publish(array)
+        self.diagnostics_pub.publish(diagnostic_array(self, "tts", "speaking" if self.speech.current_turn else "ready",
+                                                      values))
 
     def destroy_node(self):
         self.speech.close()
