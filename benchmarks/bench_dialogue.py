@@ -1,10 +1,20 @@
 """Dialogue latency benchmark: time to the first reply chunk and generation speed.
 
-Runs the dialogue node's own engine (DialogueEngine over ChatModel, built from the
-dialogue section of config/esbot_params.yaml, the node's defaults) in-process over a real
-conversation: the user turns of ESConv test dialogues, history growing as it does on the
-robot. ROS transport is left out on purpose (localhost DDS adds well under a millisecond);
-what is measured is what the person waits for: from the utterance to the first sentence.
+Measures the engine the dialogue node runs, built by the same function the node uses
+(esbot_dialogue.assembly.build_engine) from the dialogue section of config/esbot_params.yaml:
+the model, the safety policy (rules and learned tier) assessing every utterance and checking
+every reply sentence, and the memory over a conversation store with its background warm-up of
+the next prompt. Only what must not touch the robot's own files is changed: the conversation
+store and the safety alert log are temporary, and the seed is fixed (1234). It runs in-process
+over a real conversation: the user turns of ESConv test dialogues, history growing as it does
+on the robot (one session per dialogue; careful mode, if a dialogue sets it, is ended before
+the next). Each turn starts once the memory's background work after the previous one is done,
+as on the robot, where it runs while the reply is spoken. ROS transport is left out on purpose
+(localhost DDS adds well under a millisecond); what is measured is what the person waits for:
+from the utterance to the first sentence.
+
+The figures are those of the turns the LLM answered; a turn the safety policy answers with its
+crisis response (no LLM) is counted apart.
 
     python benchmarks/bench_dialogue.py [--turns 24] [--esconv ../shared/data/esconv]
 
@@ -12,25 +22,30 @@ Writes results/dialogue_benchmark.{json,md,png}.
 """
 
 import argparse
+import dataclasses
 import json
+import logging
 import os
 import platform
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "ros2_ws" / "src" / "esbot_dialogue"))
+for package in ("esbot_common", "esbot_dialogue"):
+    sys.path.insert(0, str(ROOT / "ros2_ws" / "src" / package))
 
-from esbot_dialogue.dialogue_engine import DialogueEngine  # noqa: E402
-from esbot_dialogue.generation import ChatModel, GenerationSettings  # noqa: E402
-from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder  # noqa: E402
+from esbot_dialogue.assembly import EngineConfig, build_engine  # noqa: E402
 
 DEFAULT_ESCONV = ROOT.parent / "shared" / "data" / "esconv"
 RESULTS = ROOT / "results"
+DIALOGUE_PACKAGE = ROOT / "ros2_ws" / "src" / "esbot_dialogue"  # its config/ as installed in share/
+SEED = 1234
+BACKGROUND_TIMEOUT_S = 600.0
 
 
 def esconv_user_turns(folder: Path, count: int) -> list[list[str]]:
@@ -54,41 +69,54 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (index - low)
 
 
-def build_engine(params: dict) -> DialogueEngine:
-    chat_model = ChatModel.load(params["model"], device=params["device"], dtype=params["dtype"],
-                                models_dir=params["models_dir"] or None)
-    builder = PromptBuilder(chat_model.tokenizer, params["system_prompt"] or DEFAULT_SYSTEM_PROMPT,
-                            params["context_window"], params["max_new_tokens"])
-    settings = GenerationSettings(temperature=params["temperature"], top_p=params["top_p"], top_k=params["top_k"],
-                                  max_new_tokens=params["max_new_tokens"], do_sample=params["do_sample"],
-                                  repetition_penalty=params["repetition_penalty"], seed=1234)
-    return DialogueEngine(chat_model, builder, settings)
+def node_config(folder: Path) -> EngineConfig:
+    """The dialogue node's configuration, with its store and alert log in folder."""
+    params = yaml.safe_load((ROOT / "config" / "esbot_params.yaml").read_text())["dialogue"]["ros__parameters"]
+    config = EngineConfig.from_parameters(params)
+    return dataclasses.replace(config, memory_store_path=str(folder / "conversations.sqlite3"),
+                               safety_alert_log=str(folder / "alerts.jsonl"),
+                               generation=dataclasses.replace(config.generation, seed=SEED))
 
 
 def run(turns: int, esconv: Path) -> dict:
     from rich.progress import Progress
 
-    params = yaml.safe_load((ROOT / "config" / "esbot_params.yaml").read_text())["dialogue"]["ros__parameters"]
-    started = time.perf_counter()
-    engine = build_engine(params)
-    load_seconds = time.perf_counter() - started
-    records = []
-    with Progress() as progress:
-        task = progress.add_task("dialogue turns", total=turns)
-        for dialogue_number, dialogue in enumerate(esconv_user_turns(esconv, turns)):
-            engine.reset()
-            for text in dialogue:
-                first_chunk = []
-                t0 = time.perf_counter()
-                outcome = engine.answer(f"bench-{len(records)}", text,
-                                        lambda chunk: first_chunk or first_chunk.append(time.perf_counter() - t0))
-                stats = outcome.stats
-                records.append({
-                    "dialogue": dialogue_number, "prompt_tokens": stats.prompt_tokens, "new_tokens": stats.new_tokens,
-                    "time_to_first_chunk_s": first_chunk[0], "generation_s": stats.total_s,
-                    "tokens_per_s": stats.tokens_per_s, "history_turns_used": outcome.prompt.history_turns_used,
-                })
-                progress.advance(task)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    with tempfile.TemporaryDirectory() as folder:
+        config = node_config(Path(folder))
+        started = time.perf_counter()
+        engine = build_engine(config, DIALOGUE_PACKAGE, log=logging.getLogger("bench_dialogue"))
+        build_seconds = time.perf_counter() - started
+        records, without_llm = [], []
+        try:
+            with Progress() as progress:
+                task = progress.add_task("dialogue turns", total=turns)
+                for dialogue_number, dialogue in enumerate(esconv_user_turns(esconv, turns)):
+                    engine.reset()
+                    engine.reset_safety_mode("bench_dialogue", "the next dialogue is another person's")
+                    for text in dialogue:
+                        if not engine.memory.wait_for_background(BACKGROUND_TIMEOUT_S):
+                            raise RuntimeError("the memory's background work did not finish in time")
+                        first_chunk = []
+                        t0 = time.perf_counter()
+                        outcome = engine.answer(f"bench-{len(records) + len(without_llm)}", text,
+                                                lambda chunk: first_chunk or first_chunk.append(time.perf_counter() - t0))
+                        stats = outcome.stats
+                        if stats is None:  # the safety policy's crisis response, not the LLM
+                            without_llm.append({"dialogue": dialogue_number, "time_to_first_chunk_s": first_chunk[0],
+                                                "safety_level": outcome.safety.risk.level.name.lower()})
+                        else:
+                            records.append({
+                                "dialogue": dialogue_number, "prompt_tokens": stats.prompt_tokens,
+                                "prompt_tokens_reused": stats.reused_prompt_tokens, "new_tokens": stats.new_tokens,
+                                "time_to_first_chunk_s": first_chunk[0], "generation_s": stats.total_s,
+                                "tokens_per_s": stats.tokens_per_s,
+                                "history_turns_used": outcome.prompt.history_turns_used,
+                                "reply_replaced": outcome.reply_replaced,
+                            })
+                        progress.advance(task)
+        finally:
+            engine.close()
     chat_model = engine.chat_model
 
     def summary(key):
@@ -102,14 +130,16 @@ def run(turns: int, esconv: Path) -> dict:
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": len(os.sched_getaffinity(0)),
                     "python": platform.python_version(), "device": str(chat_model.device),
                     "dtype": str(chat_model.dtype)},
-        "model": params["model"], "adapter": None,
-        "settings": {k: params[k] for k in ("context_window", "max_new_tokens", "temperature", "top_p", "top_k",
-                                            "do_sample", "repetition_penalty")} | {"seed": 1234},
+        "model": config.model, "adapter": config.adapter_path or None,
+        "engine": {"safety": "rules + learned tier" if config.safety_learned_tier else "rules only",
+                   "memory_mode": engine.memory.mode, "warm_next_prompt": config.warm_next_prompt},
+        "settings": {"context_window": config.context_window, **dataclasses.asdict(config.generation)},
         "data": f"user turns of the first ESConv test dialogues ({os.path.relpath(esconv, ROOT)})",
-        "turns": len(records), "model_load_s": load_seconds,
+        "turns": len(records), "turns_without_llm": without_llm, "engine_build_s": build_seconds,
         "time_to_first_chunk_s": summary("time_to_first_chunk_s"),
         "tokens_per_s": summary("tokens_per_s"),
         "new_tokens": summary("new_tokens"), "prompt_tokens": summary("prompt_tokens"),
+        "prompt_tokens_reused": summary("prompt_tokens_reused"),
         "per_turn": records,
     }
 
@@ -126,16 +156,23 @@ def write_results(result: dict) -> None:
     (RESULTS / "dialogue_benchmark.md").write_text(
         f"# Dialogue latency ({result['date']})\n\n"
         f"{result['model']} on {result['machine']['device']} ({result['machine']['dtype']}), "
-        f"{result['machine']['cores']} cores; {result['turns']} turns of {result['data']}; "
-        f"settings {result['settings']}.\n\n"
+        f"{result['machine']['cores']} cores; the dialogue node's engine (build_engine): safety "
+        f"{result['engine']['safety']}, memory {result['engine']['memory_mode']} with the next prompt warmed "
+        f"{'ahead' if result['engine']['warm_next_prompt'] else 'not at all'}; {result['turns']} LLM turns of "
+        f"{result['data']} ({len(result['turns_without_llm'])} more answered by the safety policy's crisis "
+        f"response, without the LLM); settings {result['settings']}.\n\n"
         "| figure | median | p90 | min | max |\n|---|---|---|---|---|\n"
         f"| time to first reply chunk (s) | {ttfc['median']:.2f} | {ttfc['p90']:.2f} | {ttfc['min']:.2f} | {ttfc['max']:.2f} |\n"
         f"| generation speed (tokens/s) | {tps['median']:.1f} | {tps['p90']:.1f} | {tps['min']:.1f} | {tps['max']:.1f} |\n"
         f"| new tokens per reply | {result['new_tokens']['median']:.0f} | {result['new_tokens']['p90']:.0f} | "
         f"{result['new_tokens']['min']:.0f} | {result['new_tokens']['max']:.0f} |\n"
         f"| prompt tokens | {result['prompt_tokens']['median']:.0f} | {result['prompt_tokens']['p90']:.0f} | "
-        f"{result['prompt_tokens']['min']:.0f} | {result['prompt_tokens']['max']:.0f} |\n\n"
-        f"Model load: {result['model_load_s']:.1f} s. p90 of tokens/s is the 90th percentile (a fast turn).\n\n"
+        f"{result['prompt_tokens']['min']:.0f} | {result['prompt_tokens']['max']:.0f} |\n"
+        f"| prompt tokens from the KV cache | {result['prompt_tokens_reused']['median']:.0f} | "
+        f"{result['prompt_tokens_reused']['p90']:.0f} | {result['prompt_tokens_reused']['min']:.0f} | "
+        f"{result['prompt_tokens_reused']['max']:.0f} |\n\n"
+        f"Engine build (model, safety tiers, memory): {result['engine_build_s']:.1f} s. p90 of tokens/s is the "
+        "90th percentile (a fast turn).\n\n"
         "![per-turn latency](dialogue_benchmark.png)\n")
     per_turn = result["per_turn"]
     figure, (left, right) = plt.subplots(1, 2, figsize=(10, 4))

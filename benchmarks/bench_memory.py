@@ -42,16 +42,17 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "ros2_ws" / "src" / "esbot_dialogue"))
-sys.path.insert(0, str(ROOT / "training"))
+for path in (ROOT / "ros2_ws" / "src" / "esbot_common", ROOT / "ros2_ws" / "src" / "esbot_dialogue", ROOT / "training"):
+    sys.path.insert(0, str(path))
 
+from esbot_common.model_store import resolve_model  # noqa: E402
 from esbot_dialogue.generation import ChatModel, GenerationSettings  # noqa: E402
-from esbot_dialogue.history import ConversationHistory, Turn  # noqa: E402
+from esbot_dialogue.history import ConversationHistory  # noqa: E402
 from esbot_dialogue.memory.context_memory import MEMORY_MODES, SUMMARY_MODES, ContextMemory  # noqa: E402
 from esbot_dialogue.memory.conversation_store import ConversationStore  # noqa: E402
 from esbot_dialogue.memory.summarizer import Summarizer  # noqa: E402
-from esbot_dialogue.model_store import resolve_model  # noqa: E402
 from esbot_dialogue.prompting import PromptBuilder  # noqa: E402
+from esbot_dialogue.turn import Turn  # noqa: E402
 
 MODEL = "HuggingFaceTB/SmolLM2-135M-Instruct"
 DEFAULT_ESCONV = ROOT.parent / "shared" / "data" / "esconv"

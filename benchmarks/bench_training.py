@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT / "training", ROOT / "ros2_ws" / "src" / "esbot_dialogue"):
+for path in (ROOT / "training", ROOT / "ros2_ws" / "src" / "esbot_common", ROOT / "ros2_ws" / "src" / "esbot_dialogue"):
     sys.path.insert(0, str(path))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -27,7 +27,7 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-for package in ("esbot_dialogue", "esbot_speech", "esbot_sim"):
+for package in ("esbot_common", "esbot_speech", "esbot_sim"):
     sys.path.insert(0, str(ROOT / "ros2_ws" / "src" / package))
 
 from esbot_sim.session_log import read_session_log  # noqa: E402

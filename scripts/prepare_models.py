@@ -50,8 +50,8 @@ REPO = Path(__file__).resolve().parents[1]
 ASSETS_TXT = REPO / "requirements" / "assets.txt"
 
 # Runs before the ROS workspace is built, so import the pure-Python helper from source.
-sys.path.insert(0, str(REPO / "ros2_ws" / "src" / "esbot_dialogue"))
-from esbot_dialogue.model_store import default_models_dir  # noqa: E402
+sys.path.insert(0, str(REPO / "ros2_ws" / "src" / "esbot_common"))
+from esbot_common.model_store import default_models_dir  # noqa: E402
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_SCHEMA = 1

@@ -18,8 +18,8 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 UTTERANCES = REPO / "ros2_ws" / "src" / "esbot_sim" / "config" / "user_utterances.yaml"
-sys.path.insert(0, str(REPO / "ros2_ws" / "src" / "esbot_dialogue"))
-from esbot_dialogue.model_store import default_models_dir  # noqa: E402
+sys.path.insert(0, str(REPO / "ros2_ws" / "src" / "esbot_common"))
+from esbot_common.model_store import default_models_dir  # noqa: E402
 
 
 def main() -> int:

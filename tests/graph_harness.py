@@ -19,6 +19,7 @@ from rclpy.executors import MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
+from diagnostic_msgs.msg import DiagnosticArray
 from esbot_msgs.msg import ConversationState, ReplyChunk, SafetyAlert, Transcript
 from esbot_msgs.action import Say
 from esbot_msgs.srv import GetHistory, LoadAdapter, ResetConversation, ResetSafetyMode
@@ -189,6 +190,27 @@ class GraphClient:
 
 ENGLISH_FUNCTION_WORDS = {"i", "you", "the", "a", "to", "and", "it", "is", "that", "of", "your", "can", "be", "it's",
                           "i'm", "you're", "in", "for", "what", "how", "this", "are", "with", "my", "me", "feel"}
+
+
+class Diagnostics:
+    """The dialogue node's latest /diagnostics values, seen from the test's node."""
+
+    def __init__(self, client: GraphClient):
+        self.values: dict[str, str] = {}
+        self._changed = threading.Condition()
+        client.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_message, 10)
+
+    def _on_message(self, msg: DiagnosticArray) -> None:
+        for status in msg.status:
+            if status.name.endswith(": dialogue"):
+                with self._changed:
+                    self.values = {kv.key: kv.value for kv in status.values}
+                    self._changed.notify_all()
+
+    def wait_for(self, predicate, timeout: float) -> dict[str, str]:
+        with self._changed:
+            assert self._changed.wait_for(lambda: predicate(self.values), timeout), self.values
+            return dict(self.values)
 
 
 def looks_like_english(text: str) -> bool:

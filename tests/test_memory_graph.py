@@ -4,43 +4,20 @@ continues the conversation from the SQLite store; then the person's memory is fo
 import os
 import re
 import signal
-import threading
 
 import pytest
-from diagnostic_msgs.msg import DiagnosticArray
 
 import esbot_interfaces as interfaces
 from esbot_dialogue.memory.conversation_store import ConversationStore
 from esbot_msgs.srv import ForgetMemory
-from graph_harness import GraphClient, LaunchedGraph
+from graph_harness import Diagnostics, GraphClient, LaunchedGraph
 
 pytestmark = pytest.mark.system
 
 # Short greedy replies keep the test quick on 2 cores; the safety tier's encoder is not needed here.
 OVERRIDES = {"dialogue.max_new_tokens": 24, "dialogue.do_sample": "false", "dialogue.context_window": 1024,
-             "dialogue.safety_semantic_tier": "false", "dialogue.user_name": "sam"}
+             "dialogue.safety_learned_tier": "false", "dialogue.user_name": "sam"}
 EARLIER = ["My name is Sam and I just moved to Oslo for a new job.", "I miss my sister Maria a lot."]
-
-
-class Diagnostics:
-    """The dialogue node's latest /diagnostics values, seen from the test's node."""
-
-    def __init__(self, client: GraphClient):
-        self.values: dict[str, str] = {}
-        self._changed = threading.Condition()
-        client.node.create_subscription(DiagnosticArray, "/diagnostics", self._on_message, 10)
-
-    def _on_message(self, msg: DiagnosticArray) -> None:
-        for status in msg.status:
-            if status.name.endswith(": dialogue"):
-                with self._changed:
-                    self.values = {kv.key: kv.value for kv in status.values}
-                    self._changed.notify_all()
-
-    def wait_for(self, predicate, timeout: float) -> dict[str, str]:
-        with self._changed:
-            assert self._changed.wait_for(lambda: predicate(self.values), timeout), self.values
-            return dict(self.values)
 
 
 def start(tmp_path, name: str, store) -> LaunchedGraph:

@@ -17,9 +17,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "scripts" / "prepare_models.py"
-sys.path.insert(0, str(REPO / "ros2_ws" / "src" / "esbot_dialogue"))  # also set by pytest.ini
+sys.path.insert(0, str(REPO / "ros2_ws" / "src" / "esbot_common"))  # also set by pytest.ini
 
-from esbot_dialogue.model_store import default_models_dir, resolve_model  # noqa: E402
+from esbot_common.model_store import default_models_dir, resolve_model  # noqa: E402
 
 SMOLLM_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 WHISPER_ID = "Systran/faster-whisper-base"
@@ -202,35 +202,13 @@ def test_spacy_model_and_minilm_recorded(manifest):
     assert minilm["num_layers"] == 6 and minilm["hidden_size"] == 384
 
 
-# ------------------------------------------------------------------ model_store
+# ------------------------------------------------------------------ model_store on the prepared folder
 
 
 def test_resolve_model_maps_hub_id_to_prepared_folder(models_dir, monkeypatch):
     assert resolve_model(SMOLLM_ID, models_dir) == str(models_dir / SMOLLM_ID)
     monkeypatch.setenv("ESBOT_MODELS_DIR", str(models_dir))
     assert resolve_model(SMOLLM_ID) == str(models_dir / SMOLLM_ID)  # default folder
-
-
-def test_resolve_model_leaves_unknown_ids_and_keeps_local_paths(tmp_path, monkeypatch):
-    monkeypatch.setenv("ESBOT_MODELS_DIR", str(tmp_path / "models"))
-    (tmp_path / "models" / "org" / "present").mkdir(parents=True)
-    assert resolve_model("org/present") == str(tmp_path / "models" / "org" / "present")
-    assert resolve_model("nobody/unknown-model-xyz") == "nobody/unknown-model-xyz"
-    assert resolve_model("nobody/unknown-model-xyz", tmp_path) == "nobody/unknown-model-xyz"
-    local = tmp_path / "my-checkpoint"
-    local.mkdir()
-    assert resolve_model(str(local)) == str(local)  # an existing path wins, as given
-    assert resolve_model(local) == str(local)  # PathLike too
-    missing = str(tmp_path / "absent" / "model")
-    assert resolve_model(missing) == missing
-
-
-def test_default_models_dir_honours_env(tmp_path, monkeypatch):
-    monkeypatch.setenv("ESBOT_MODELS_DIR", str(tmp_path / "elsewhere"))
-    assert default_models_dir() == tmp_path / "elsewhere"
-    monkeypatch.delenv("ESBOT_MODELS_DIR")
-    monkeypatch.setenv("HOME", str(tmp_path))
-    assert default_models_dir() == tmp_path / ".local" / "share" / "esbot" / "models"
 
 
 # ------------------------------------------------------------------ prepare_models.py itself

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from esbot_dialogue.model_store import resolve_model
+from esbot_common.model_store import resolve_model
 from esbot_dialogue.safety.alert_log import ModeReset, read_alert_log
 from esbot_dialogue.safety.policy import SafetyPolicy
 from esbot_msgs.msg import SafetyAlert

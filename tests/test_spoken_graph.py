@@ -13,8 +13,8 @@ import yaml
 
 import esbot_interfaces as interfaces
 from action_msgs.msg import GoalStatus
+from esbot_common.model_store import default_models_dir
 from esbot_interfaces import seconds_of
-from esbot_dialogue.model_store import default_models_dir
 from esbot_msgs.msg import AudioFrame
 from esbot_sim.turn_summary import summarize_turns
 from esbot_sim.wav_files import WavRecorder, read_wav, read_wav_at

@@ -182,7 +182,9 @@ def _apply(config: Any, sections: dict[str, type], section: str, key: str, value
         raise TrainingConfigError(
             f"Unknown setting {section}.{key}; valid {section} settings: {', '.join(types)}."
         )
-    setattr(getattr(config, section), key, _coerce(section, key, value, str(types[key])))
+    # replace(), not setattr: a section may be a frozen dataclass (the evaluation's generation settings).
+    value = _coerce(section, key, value, str(types[key]))
+    setattr(config, section, dataclasses.replace(getattr(config, section), **{key: value}))
 
 
 def load_config(path: str | os.PathLike | None = None, overrides: list[str] | None = None) -> RunConfig:

@@ -34,10 +34,11 @@ from .errors import TrainingConfigError
 from .evaluation.cache import JsonlCache, cache_key
 from .evaluation.config import EvalConfig, load_eval_config
 from .evaluation.generation import EvalTurn, System, TurnRunner, build_prompts, make_system, select_turns
-from .evaluation.judge import (RUBRICS, JudgeRequestError, LocalJudge, OpenAIJudge, load_template, parse_verdict,
-                               render, transcript)
+from .evaluation.judge import (JudgeRequestError, LocalJudge, OpenAIJudge, load_template, parse_verdict, render,
+                               transcript)
 from .evaluation.metrics import METRIC_NOTES, BertScore, aggregate, turn_scores
 from .evaluation.report import AUTOMATIC, write_report
+from .evaluation.rubrics import RUBRICS
 
 log = logging.getLogger("esbot_training.evaluate")
 

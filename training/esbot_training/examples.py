@@ -25,8 +25,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from esbot_dialogue.history import Turn
 from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder
+from esbot_dialogue.turn import Turn
 
 from .data import Dialogue
 from .errors import TrainingConfigError

@@ -44,53 +44,41 @@ CHECKPOINT_DIR = "checkpoints"
 # --------------------------------------------------------------------------- model
 
 def pick_device_and_dtype(config: RunConfig) -> tuple[str, Any]:
+    """The robot's device/dtype rule (esbot_dialogue.generation), restricted to what training
+    supports: fp32 on the CPU. The device comes back as its type, "cuda" or "cpu"."""
     import torch
 
-    wanted = config.model.device
-    cuda = torch.cuda.is_available()
-    if wanted.startswith("cuda") and not cuda:
-        raise TrainingConfigError(
-            f"model.device is {wanted!r} but torch sees no CUDA GPU (no GPU, or a CPU build of torch); "
-            "set model.device=auto or cpu."
-        )
-    device = "cuda" if (wanted == "auto" and cuda) or wanted.startswith("cuda") else "cpu"
-    if config.model.dtype != "auto":
-        dtype = getattr(torch, config.model.dtype)
-    elif device == "cuda":
-        dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    else:
-        dtype = torch.float32  # half precision on CPU is slow or unsupported for many kernels
-    if device == "cpu" and dtype != torch.float32:
+    from esbot_dialogue.generation import pick_device, pick_dtype
+
+    try:
+        device = pick_device(config.model.device)
+        dtype = pick_dtype(config.model.dtype, device)
+    except ValueError as error:
+        raise TrainingConfigError(f"{error} (model.device, model.dtype)") from error
+    if device.type == "cpu" and dtype != torch.float32:
         raise TrainingConfigError(
             f"model.dtype {config.model.dtype} on the CPU is not supported for training here; use float32 (or auto)."
         )
-    return device, dtype
+    return device.type, dtype
 
 
-def load_model_and_tokenizer(config: RunConfig, device: str, dtype: Any) -> tuple[Any, Any, str]:
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+def load_model_and_tokenizer(config: RunConfig, dtype: Any) -> tuple[Any, Any, str]:
+    """The robot's loader (esbot_dialogue.generation.load_pretrained) with training's extras:
+    attention implementation, QLoRA quantization, a pad token for batching."""
+    from esbot_dialogue.generation import ModelLoadError, load_pretrained
 
-    from esbot_dialogue.model_store import default_models_dir, resolve_model
-
-    model_id = config.model.model_id
-    resolved = resolve_model(model_id)
-    local = Path(resolved).is_dir()
-    kwargs: dict[str, Any] = {"dtype": dtype, "trust_remote_code": config.model.trust_remote_code}
+    kwargs: dict[str, Any] = {}
     if config.model.attn_implementation:
         kwargs["attn_implementation"] = config.model.attn_implementation
     if config.model.load_in_4bit:
         kwargs.update(_quantization_kwargs(config, dtype))
     try:
-        tokenizer = AutoTokenizer.from_pretrained(resolved, local_files_only=local,
-                                                  trust_remote_code=config.model.trust_remote_code)
-        model = AutoModelForCausalLM.from_pretrained(resolved, local_files_only=local, **kwargs)
-    except (OSError, ValueError) as error:
-        if local:
-            raise TrainingConfigError(f"The model folder {resolved} cannot be loaded ({error}); fix model.model_id.") from error
+        model, tokenizer, resolved = load_pretrained(config.model.model_id, dtype,
+                                                     trust_remote_code=config.model.trust_remote_code, **kwargs)
+    except ModelLoadError as error:
         raise TrainingConfigError(
-            f"Model {model_id!r} is neither a local folder nor prepared in {default_models_dir()}, and it could not "
-            f"be downloaded ({type(error).__name__}). Set model.model_id to a prepared id or a local path "
-            "(offline: run scripts/prepare_models.py, or use HuggingFaceTB/SmolLM2-135M-Instruct)."
+            f"{error} Set model.model_id to a prepared id or a local path (offline: "
+            "HuggingFaceTB/SmolLM2-135M-Instruct is prepared by `make setup`)."
         ) from error
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -480,7 +468,7 @@ def run(config: RunConfig, resume: bool = False) -> dict[str, Any]:
             (run_dir / "config.yaml").write_text(config.to_yaml(), encoding="utf-8")
         device, dtype = pick_device_and_dtype(config)
         log.info("run directory %s; device %s, dtype %s", run_dir, device, str(dtype).replace("torch.", ""))
-        model, tokenizer, resolved = load_model_and_tokenizer(config, device, dtype)
+        model, tokenizer, resolved = load_model_and_tokenizer(config, dtype)
         log.info("model %s (from %s)", config.model.model_id, resolved)
         base_config = model.config
         train_dataset, eval_dataset, data_report = build_datasets(config, tokenizer)

@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 # Import the packages from this source tree (also outside the repository's pytest.ini).
-for path in (REPO / "training", REPO / "ros2_ws" / "src" / "esbot_dialogue",
+for path in (REPO / "training", REPO / "ros2_ws" / "src" / "esbot_common", REPO / "ros2_ws" / "src" / "esbot_dialogue",
              REPO / "ros2_ws" / "src" / "esbot_dialogue" / "test"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))

@@ -8,7 +8,8 @@ import pytest
 
 from esbot_training.config import load_config
 from esbot_training.errors import TrainingConfigError
-from esbot_training.train import _out_of_memory_is_a_config_error, main
+from esbot_training.train import (_out_of_memory_is_a_config_error, load_model_and_tokenizer, main,
+                                  pick_device_and_dtype)
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 REPO = Path(__file__).resolve().parents[2]
@@ -96,6 +97,20 @@ def test_an_existing_run_directory_is_not_overwritten_silently(tmp_path, capsys)
     assert code == 2 and "--resume" in err and "train.overwrite=true" in err
 
 
+def test_device_dtype_and_loading_are_the_robots_with_trainings_limits(tmp_path):
+    import torch
+
+    assert pick_device_and_dtype(load_config(None, ["model.device=cpu"])) == ("cpu", torch.float32)
+    with pytest.raises(TrainingConfigError, match="on the CPU is not supported for training"):
+        pick_device_and_dtype(load_config(None, ["model.device=cpu", "model.dtype=bfloat16"]))
+    if not torch.cuda.is_available():
+        with pytest.raises(TrainingConfigError, match=r"no CUDA GPU.*\(model.device, model.dtype\)"):
+            pick_device_and_dtype(load_config(None, ["model.device=cuda:1"]))
+    missing = load_config(None, [f"model.model_id={tmp_path / 'no-such-model'}"])
+    with pytest.raises(TrainingConfigError, match="neither a local folder.*Set model.model_id"):
+        load_model_and_tokenizer(missing, torch.float32)
+
+
 def test_out_of_memory_says_what_to_change():
     import torch
 
@@ -106,7 +121,8 @@ def test_out_of_memory_says_what_to_change():
 
 
 def test_the_cli_prints_no_traceback(tmp_path):
-    env_path = f"{REPO / 'training'}:{REPO / 'ros2_ws' / 'src' / 'esbot_dialogue'}"
+    env_path = ":".join(str(path) for path in (REPO / "training", REPO / "ros2_ws" / "src" / "esbot_common",
+                                               REPO / "ros2_ws" / "src" / "esbot_dialogue"))
     import os
 
     env = {**os.environ, "PYTHONPATH": env_path + ":" + os.environ.get("PYTHONPATH", "")}

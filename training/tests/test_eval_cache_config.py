@@ -44,8 +44,19 @@ def test_the_shipped_config_and_overrides():
     assert config.report.output_dir == "results/evaluation_esconv"
 
 
+def test_the_generation_section_is_the_robots_settings_with_the_papers_values():
+    from esbot_dialogue.generation import GenerationSettings
+
+    generation = load_eval_config(None, ["generation.do_sample=false", "generation.batch_size=4"]).generation
+    assert isinstance(generation, GenerationSettings)
+    assert (generation.repetition_penalty, generation.seed, generation.do_sample, generation.batch_size) == (
+        1.0, 42, False, 4)
+    assert generation.generate_arguments() == {"max_new_tokens": 128, "do_sample": False, "repetition_penalty": 1.0}
+
+
 @pytest.mark.parametrize("override, message", [
     ("data.representation=raw", "Unknown setting data.representation"),
+    ("generation.seed=null", "generation.seed must be an integer"),
     ("data.representations=[raw,summary]", "data.representations"),
     ("generation.max_new_tokens=4096", "context_window"),
     ("judge.backend=anthropic", "judge.backend"),

@@ -7,8 +7,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from esbot_training.errors import TrainingConfigError
-from esbot_training.evaluation.judge import (RUBRICS, JudgeRequestError, OpenAIJudge, load_template, parse_verdict,
-                                             render, transcript)
+from esbot_training.evaluation.judge import (JudgeRequestError, OpenAIJudge, load_template, parse_verdict, render,
+                                             transcript)
+from esbot_training.evaluation.rubrics import RUBRICS
 
 FIVE = RUBRICS["dialogue_0to5"]
 TEN = RUBRICS["dialogue_0to10"]

@@ -1,7 +1,7 @@
 """Training examples, token by token, on the real SmolLM2 tokenizer."""
 
-from esbot_dialogue.history import Turn
 from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder
+from esbot_dialogue.turn import Turn
 from esbot_training.data import Dialogue, DialogueTurn, load_esconv
 from esbot_training.examples import IGNORE_INDEX, ExampleBuilder
 

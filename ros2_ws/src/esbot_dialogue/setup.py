@@ -8,6 +8,8 @@ setup(
     name=package_name,
     version="0.1.0",
     packages=find_packages(exclude=["test"]),
+    # The learned safety tier's default model (LoRA adapter + heads + manifest, ~0.5 MB).
+    package_data={"esbot_dialogue.safety": ["risk_model/*"]},
     data_files=[
         ("share/ament_index/resource_index/packages", ["resource/" + package_name]),
         ("share/" + package_name, ["package.xml"]),

@@ -14,7 +14,7 @@ import statistics
 from typing import Any, Sequence
 
 from esbot_dialogue.context_representation import represent
-from esbot_dialogue.history import Turn
+from esbot_dialogue.turn import Turn
 
 from ..data import Dialogue
 from ..examples import ExampleBuilder

@@ -5,7 +5,8 @@ unknown sections or keys are refused, ``--set section.key=value`` values are YAM
 
     model:      the base model and the adapters to compare with it
     data:       which dialogues, which supporter turns, which context representations
-    generation: the sampling settings (the papers': temperature 0.7, top-p 0.95, top-k 50, 128 tokens)
+    generation: the robot's sampling settings (esbot_dialogue.generation.GenerationSettings) with the
+                papers' values (temperature 0.7, top-p 0.95, top-k 50, 128 tokens), and the batch size
     metrics:    BERTScore encoder, perplexity curve, analysis sample
     judge:      the LLM judge (local HF model or an OpenAI-compatible endpoint)
     report:     where the report and the caches go
@@ -21,8 +22,11 @@ from typing import Any
 
 import yaml
 
+from esbot_dialogue.generation import GenerationSettings
+
 from ..config import load_sections
 from ..errors import TrainingConfigError
+from .rubrics import RUBRICS
 
 DEFAULT_CACHE_DIR = "~/.cache/esbot/evaluation"
 
@@ -53,16 +57,13 @@ class EvalDataConfig:
     representations: list[str] = field(default_factory=lambda: ["raw", "keypos", "nostopwords"])
 
 
-@dataclass
-class EvalGenerationConfig:
-    temperature: float = 0.7
-    top_p: float = 0.95
-    top_k: int = 50
-    max_new_tokens: int = 128
+@dataclass(frozen=True)
+class EvalGenerationSettings(GenerationSettings):
+    """The robot's sampling settings with the papers' values, and how many turns go in one batch."""
+
     # 1.0 = none: the papers' settings name no penalty (the robot's node uses 1.1).
     repetition_penalty: float = 1.0
-    do_sample: bool = True  # false = greedy (exactly repeatable)
-    seed: int = 42  # each batch is seeded from this and its first turn's key
+    seed: int | None = 42  # each batch is seeded from this and its first turn's key (required)
     batch_size: int = 8  # turns generated together (left-padded); 1 = one seed per turn
 
 
@@ -108,7 +109,7 @@ class EvalReportConfig:
 class EvalConfig:
     model: EvalModelConfig = field(default_factory=EvalModelConfig)
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
-    generation: EvalGenerationConfig = field(default_factory=EvalGenerationConfig)
+    generation: EvalGenerationSettings = field(default_factory=EvalGenerationSettings)
     metrics: EvalMetricsConfig = field(default_factory=EvalMetricsConfig)
     judge: EvalJudgeConfig = field(default_factory=EvalJudgeConfig)
     report: EvalReportConfig = field(default_factory=EvalReportConfig)
@@ -130,7 +131,7 @@ class EvalConfig:
 
 
 SECTIONS = {
-    "model": EvalModelConfig, "data": EvalDataConfig, "generation": EvalGenerationConfig,
+    "model": EvalModelConfig, "data": EvalDataConfig, "generation": EvalGenerationSettings,
     "metrics": EvalMetricsConfig, "judge": EvalJudgeConfig, "report": EvalReportConfig,
 }
 
@@ -143,8 +144,6 @@ def load_eval_config(path: str | os.PathLike | None = None, overrides: list[str]
 
 def validate(config: EvalConfig) -> None:
     from esbot_dialogue.context_representation import REPRESENTATIONS
-
-    from .judge import RUBRICS
 
     model, data, gen, metrics, judge = config.model, config.data, config.generation, config.metrics, config.judge
     problems = []
@@ -163,6 +162,8 @@ def validate(config: EvalConfig) -> None:
     if gen.do_sample and (gen.temperature <= 0 or not 0 < gen.top_p <= 1 or gen.top_k < 0):
         problems.append("sampling needs generation.temperature > 0, 0 < top_p <= 1 and top_k >= 0 "
                         "(or generation.do_sample=false for greedy)")
+    if gen.seed is None:
+        problems.append("generation.seed must be an integer: each batch is seeded from it")
     if gen.batch_size < 1 or metrics.bertscore_batch_size < 1:
         problems.append("generation.batch_size and metrics.bertscore_batch_size must be at least 1")
     if any(point < 0 for point in metrics.curve_utterances):

@@ -18,10 +18,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
+from esbot_dialogue.generation import GenerationSettings
+
 from ..data import Dialogue
 from ..examples import ExampleBuilder, supporter_replies
 from .cache import JsonlCache, cache_key, file_digest
-from .config import EvalGenerationConfig
+from .config import EvalGenerationSettings
 from .metrics import reference_nll
 
 
@@ -97,7 +99,7 @@ def build_prompts(turns: Sequence[EvalTurn], builder: ExampleBuilder, past_utter
     return built
 
 
-def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], settings: EvalGenerationConfig,
+def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]], settings: GenerationSettings,
                    seed: int | None) -> list[tuple[str, int]]:
     """(text, new token count) per prompt; left-padded so every reply starts at the same position."""
     import torch
@@ -108,10 +110,7 @@ def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]],
     input_ids = torch.tensor([[pad_id] * (width - len(p)) + list(p) for p in prompts], device=device)
     attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in prompts], device=device)
     arguments: dict[str, Any] = dict(input_ids=input_ids, attention_mask=attention, pad_token_id=pad_id,
-                                     max_new_tokens=settings.max_new_tokens, do_sample=settings.do_sample,
-                                     repetition_penalty=settings.repetition_penalty)
-    if settings.do_sample:
-        arguments.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
+                                     **settings.generate_arguments())
     if seed is not None:
         torch.manual_seed(seed)
     with torch.no_grad():
@@ -128,7 +127,7 @@ def generate_batch(model: Any, tokenizer: Any, prompts: Sequence[Sequence[int]],
 class TurnRunner:
     """Generation and reference NLL for one model, through the caches."""
 
-    def __init__(self, model: Any, tokenizer: Any, model_id: str, settings: EvalGenerationConfig,
+    def __init__(self, model: Any, tokenizer: Any, model_id: str, settings: EvalGenerationSettings,
                  generations: JsonlCache, perplexities: JsonlCache, progress: Callable[..., Any]) -> None:
         self.model = model
         self.tokenizer = tokenizer

@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any, Sequence
 
-from .judge import RUBRICS
 from .metrics import METRIC_NOTES
+from .rubrics import RUBRICS
 
 AUTOMATIC = [("perplexity", "PPL", 2), ("bleu2", "BLEU-2", 2), ("bleu4", "BLEU-4", 2), ("rouge2", "ROUGE-2", 2),
              ("rougeL", "ROUGE-L", 2), ("meteor", "METEOR", 2), ("bertscore_p", "BERTScore P", 2),

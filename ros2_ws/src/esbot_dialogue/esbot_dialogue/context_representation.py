@@ -29,6 +29,8 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
+from esbot_common.model_store import default_models_dir
+
 REPRESENTATIONS = ("raw", "keypos", "nostopwords")
 
 #: Coarse (Universal Dependencies) parts of speech kept by ``keypos``.
@@ -152,8 +154,6 @@ def _stopword_set() -> frozenset[str]:
 
             # esbot's models folder holds the prepared NLTK data; NLTK_DATA (set by
             # scripts/esbot_env.sh) usually points there already.
-            from .model_store import default_models_dir
-
             prepared = str(default_models_dir() / "nltk_data")
             if os.path.isdir(prepared) and prepared not in nltk.data.path:
                 nltk.data.path.append(prepared)

@@ -1,27 +1,32 @@
-"""One conversational turn, from a raw transcript to streamed sentence chunks and history.
+"""One conversational turn, from a raw transcript to streamed sentence chunks and history, and
+what else the robot does to its conversation: adapters, forgetting, retention, status.
 
 Pure Python over the model wrapper, so the ROS node stays a thin adapter and the behaviour
-can be tested without ROS.
+can be tested without ROS. assembly.build_engine puts an engine together from its config.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import logging
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Callable
 
+from esbot_common.log import Log
+from esbot_common.sentence_stream import SentenceChunker, ends_like_a_sentence
+
+from .adapters import read_adapter_info
 from .generation import ChatModel, GenerationSettings, GenerationStats
-from .history import Turn
-from .memory.context_memory import ContextMemory
-from .memory.conversation_store import StoreError
+from .memory.context_memory import ContextMemory, memory_mode_for
+from .memory.conversation_store import ConversationStore, StoreError
 from .prompting import BuiltPrompt, PromptBuilder
 from .safety.alert_log import AlertLogError, AlertRecord
 from .safety.policy import Decision, SafetyPolicy
-from .sentence_stream import SentenceChunker, ends_like_a_sentence
 from .text_input import clean_user_text
+from .turn import Turn
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,45 @@ class TurnOutcome:
     prompt: BuiltPrompt | None = None
     safety: Decision | None = None  # the safety policy's decision on the utterance
     reply_replaced: bool = False  # an unsafe sentence was withheld and a safe response spoken instead
+    prompt_build_s: float = 0.0  # how long the memory took to build the prompt (0 without one)
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    session_id: str  # the session forgotten; "" when every session of a user was
+    sessions: int
+    turns: int
+    current: bool  # the conversation in progress was among them: it starts afresh
+
+
+@dataclass(frozen=True)
+class EngineStatus:
+    """What the engine reports for diagnostics: the level and message say whether the
+    conversation store works, values are the figures (all strings)."""
+
+    level: str  # "ok", "warn" (the store is not persistent) or "error" (the store cannot be read)
+    message: str
+    values: dict[str, str]
+
+
+def history_mode_for(adapter_path: str | None, configured: str) -> str:
+    """How past turns go into the context: the configured mode if set, else the representation
+    the adapter was trained with (its manifest), else raw."""
+    return memory_mode_for(read_adapter_info(adapter_path) if adapter_path else None, configured)
+
+
+def purge_expired_turns(store: ConversationStore, retention_days: int, log: Log) -> None:
+    """Retention: delete stored turns older than retention_days (0 keeps them). A failure is
+    logged, never raised: the robot goes on talking."""
+    if retention_days <= 0:
+        return
+    try:
+        deleted = store.purge_older_than(time.time() - retention_days * 86400)
+    except StoreError as error:
+        log.error(f"memory: retention purge failed: {error}")
+        return
+    if deleted:
+        log.info(f"memory: {deleted} turns older than {retention_days} days deleted (retention_days)")
 
 
 class DialogueEngine:
@@ -68,11 +112,16 @@ class DialogueEngine:
         safety: SafetyPolicy | None = None,
         on_alert: Callable[[AlertRecord], None] = lambda record: None,
         memory: ContextMemory | None = None,
+        configured_representation: str = "",
+        retention_days: int = 0,
+        log: Log = logging.getLogger("esbot_dialogue"),
     ) -> None:
         """safety checks every utterance before the LLM and every sentence before it is emitted;
         on_alert is called with each safety alert (already in the durable log) as it happens.
         memory builds each prompt from the stored conversation (default: an in-memory store,
-        the prompt builder's representation, no summary)."""
+        the prompt builder's representation, no summary). configured_representation is the
+        memory mode asked for ("" = the loaded adapter's, re-read when the adapter changes);
+        retention_days how long stored turns are kept (0 = until forgotten)."""
         self.chat_model = chat_model
         self.safety = safety
         self.on_alert = on_alert
@@ -82,6 +131,9 @@ class DialogueEngine:
         self.chunker_factory = chunker_factory
         self.memory = memory if memory is not None else ContextMemory(prompt_builder)
         self.history = self.memory.history
+        self.configured_representation = configured_representation
+        self.retention_days = retention_days
+        self.log = log
         # What speech output reported as actually spoken, for turns not yet in the history
         # (the report can overtake the end of the turn after a barge-in).
         self._spoken_reports: dict[str, tuple[str, bool]] = {}
@@ -192,6 +244,7 @@ class DialogueEngine:
             empty_reply=empty_reply, warnings=tuple(warnings),
             stats=self.chat_model.last_stats if prompt is not None else None, prompt=prompt,
             safety=decision, reply_replaced=replaced,
+            prompt_build_s=self.memory.last_build_s if prompt is not None else 0.0,
         )
 
     def _assess(self, utterance_id: str, text: str, warnings: list[str]) -> Decision | None:
@@ -234,6 +287,84 @@ class DialogueEngine:
         if self.safety is not None:
             self.safety.reset_conversation()
         return self.history.clear()
+
+    # --- what the robot's operator and its other parts do to the conversation ---------------
+    @property
+    def adapter_path(self) -> str | None:
+        return self.chat_model.adapter_path
+
+    def set_adapter(self, path: str) -> str:
+        """Serve the LoRA adapter at path ("" = the base model) and put past turns in the context
+        the way it was trained to read them (unless a mode is configured); what was done, as a
+        sentence. AdapterError on refusal: the previous adapter keeps serving."""
+        if path:
+            self.chat_model.load_adapter(path)
+            message = f"adapter {self.chat_model.adapter_path} loaded"
+        else:
+            self.chat_model.unload_adapter()
+            message = "adapter unloaded: serving the base model"
+        self.memory.mode = history_mode_for(self.chat_model.adapter_path, self.configured_representation)
+        return f"{message}; past turns in {self.memory.mode} representation"
+
+    def _forget_target(self, session_id: str, user_name: str) -> tuple[str, bool]:
+        session_id = session_id or ("" if user_name else self.history.session_id)
+        current = session_id == self.history.session_id or bool(user_name and user_name == self.history.user_name)
+        return session_id, current
+
+    def forgets_current_conversation(self, session_id: str = "", user_name: str = "") -> bool:
+        """Whether forget() with these arguments takes the conversation in progress with it."""
+        return self._forget_target(session_id, user_name)[1]
+
+    def forget(self, session_id: str = "", user_name: str = "") -> Forgotten:
+        """Delete from the store a session (neither given: the current one) or every session of a
+        user, with their turns and summaries. StoreError, or ValueError when both are given."""
+        session_id, current = self._forget_target(session_id, user_name)
+        sessions, turns = self.history.store.forget(session_id=session_id, user_name=user_name)
+        return Forgotten(session_id, sessions, turns, current)
+
+    def purge_expired(self) -> None:
+        """Apply retention now (the node does it hourly, build_engine at start)."""
+        purge_expired_turns(self.history.store, self.retention_days, self.log)
+
+    def reset_safety_mode(self, operator: str, reason: str) -> None:
+        """End the safety policy's careful mode; AlertLogError if the reset could not be put on
+        record (it then does not take effect)."""
+        if self.safety is not None:
+            self.safety.reset_careful_mode(operator, reason)
+
+    def pause_background(self, user_busy: bool) -> None:
+        """The user is speaking or being transcribed (True) or done (False): the memory's
+        background work gives way to them meanwhile."""
+        self.memory.pause_background(user_busy)
+
+    def status(self) -> EngineStatus:
+        """The model, safety and memory figures the dialogue node publishes on /diagnostics."""
+        chat_model, memory, history = self.chat_model, self.memory, self.history
+        values = {
+            "model": chat_model.model_id, "device": str(chat_model.device), "dtype": str(chat_model.dtype),
+            "adapter": chat_model.adapter_path or "",
+        }
+        if self.safety is not None:
+            values["safety_careful_mode"] = str(self.safety.careful_mode)
+        values |= {"memory_store": history.store.describe(), "memory_session": history.session_id,
+                   "memory_user": history.user_name, "memory_mode": memory.mode}
+        level, message = "ok", "ready"
+        if not history.store.persistent:
+            level, message = "warn", "conversation memory is not persistent (see the log)"
+        try:
+            summary = memory.summary()
+            values["history_turns"] = str(len(history))
+            values["memory_summary_covers_turns"] = str(summary.covered_turns if summary else 0)
+        except StoreError as error:
+            level, message = "error", f"conversation store unreadable: {error}"
+        values["memory_background_paused"] = str(memory.background_paused)  # the user is speaking
+        values["memory_last_warmed_tokens"] = str(memory.last_warmed_tokens)
+        return EngineStatus(level, message, values)
+
+    def close(self) -> None:
+        """Stop the memory's background work (a summary being written) and close the store."""
+        self.memory.close()
+        self.history.store.close()
 
     def _speak(
         self,

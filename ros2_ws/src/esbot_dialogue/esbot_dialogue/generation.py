@@ -1,4 +1,9 @@
-"""The language model: loading it, streaming replies from it, swapping LoRA adapters on it."""
+"""The language model: loading it, streaming replies from it, swapping LoRA adapters on it.
+
+Also the Hugging Face toolkit the training and evaluation share with the robot (they import it
+from here): GenerationSettings, the device/dtype rule (pick_device, pick_dtype) and the loader
+(load_pretrained), so a model is chosen, placed and sampled the same way everywhere.
+"""
 
 from __future__ import annotations
 
@@ -18,8 +23,9 @@ from transformers import (
     TextIteratorStreamer,
 )
 
+from esbot_common.model_store import default_models_dir, resolve_model
+
 from .adapters import AdapterError, check_adapter_compatibility, read_adapter_info
-from .model_store import default_models_dir, resolve_model
 from .prompting import BuiltPrompt
 
 
@@ -42,6 +48,15 @@ class GenerationSettings:
     do_sample: bool = True
     repetition_penalty: float = 1.1
     seed: int | None = None  # set for reproducible sampling
+
+    def generate_arguments(self) -> dict[str, Any]:
+        """The transformers generate() arguments these settings stand for (the seed is the caller's:
+        it seeds torch, not generate)."""
+        arguments: dict[str, Any] = dict(max_new_tokens=self.max_new_tokens, do_sample=self.do_sample,
+                                         repetition_penalty=self.repetition_penalty)
+        if self.do_sample:  # greedy decoding would warn that these are unused
+            arguments.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k)
+        return arguments
 
 
 @dataclass(frozen=True)
@@ -67,7 +82,9 @@ class _StopWhenSet(StoppingCriteria):
         return torch.full((input_ids.shape[0],), self.triggered, dtype=torch.bool, device=input_ids.device)
 
 
-def _pick_device(device: str) -> torch.device:
+def pick_device(device: str) -> torch.device:
+    """auto (the CUDA GPU if torch sees one, else the CPU), cpu, cuda or cuda:N; ValueError for an
+    unknown device or a GPU torch cannot use."""
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try:
@@ -80,7 +97,9 @@ def _pick_device(device: str) -> torch.device:
     return picked
 
 
-def _pick_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+def pick_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
+    """auto (bf16 on CUDA, fp16 where bf16 is unsupported, fp32 on the CPU), float32, float16 or
+    bfloat16; ValueError for anything else."""
     if isinstance(dtype, torch.dtype):
         return dtype
     if dtype == "auto":
@@ -92,6 +111,38 @@ def _pick_dtype(dtype: str | torch.dtype, device: torch.device) -> torch.dtype:
     if not isinstance(picked, torch.dtype):
         raise ValueError(f"Unknown dtype {dtype!r}; use auto, float32, bfloat16 or float16.")
     return picked
+
+
+def load_pretrained(
+    model: str,
+    dtype: torch.dtype,
+    models_dir: str | os.PathLike | None = None,
+    trust_remote_code: bool = False,
+    **model_kwargs: Any,
+) -> tuple[Any, Any, str]:
+    """(causal LM, tokenizer, where they were read from) for a hub id or local path; a hub id
+    prepared in the models folder loads offline. The model stays where from_pretrained puts it
+    (model_kwargs may say where, e.g. a quantized training run's device_map).
+
+    ModelLoadError says what to do when the model can be neither found nor downloaded, or its
+    files are unusable.
+    """
+    resolved = resolve_model(model, models_dir)
+    local = Path(resolved).is_dir()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(resolved, local_files_only=local,
+                                                  trust_remote_code=trust_remote_code)
+        causal_lm = AutoModelForCausalLM.from_pretrained(resolved, dtype=dtype, local_files_only=local,
+                                                         trust_remote_code=trust_remote_code, **model_kwargs)
+    except (OSError, ValueError) as error:
+        where = models_dir if models_dir is not None else default_models_dir()
+        if local:
+            raise ModelLoadError(f"The model folder {resolved} cannot be loaded: {error}") from error
+        raise ModelLoadError(
+            f"Model {model!r} is neither a local folder nor prepared in {where}, and it could "
+            f"not be downloaded ({error}). Run scripts/prepare_models.py or give a local path."
+        ) from error
+    return causal_lm, tokenizer, resolved
 
 
 class ChatModel:
@@ -139,21 +190,8 @@ class ChatModel:
         ModelLoadError if the model cannot be found or read; AdapterError if adapter_path is
         given and that adapter does not fit the model.
         """
-        resolved = resolve_model(model, models_dir)
-        local = Path(resolved).is_dir()
-        torch_device = _pick_device(device)
-        torch_dtype = _pick_dtype(dtype, torch_device)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(resolved, local_files_only=local)
-            causal_lm = AutoModelForCausalLM.from_pretrained(resolved, dtype=torch_dtype, local_files_only=local)
-        except (OSError, ValueError) as error:
-            where = models_dir if models_dir is not None else default_models_dir()
-            if local:
-                raise ModelLoadError(f"The model folder {resolved} cannot be loaded: {error}") from error
-            raise ModelLoadError(
-                f"Model {model!r} is neither a local folder nor prepared in {where}, and it could "
-                f"not be downloaded ({error}). Run scripts/prepare_models.py or give a local path."
-            ) from error
+        torch_device = pick_device(device)
+        causal_lm, tokenizer, _ = load_pretrained(model, pick_dtype(dtype, torch_device), models_dir)
         chat_model = cls(causal_lm.to(torch_device), tokenizer, model_id=str(model))
         if adapter_path:
             chat_model.load_adapter(adapter_path)
@@ -197,17 +235,13 @@ class ChatModel:
             attention_mask=torch.ones_like(input_ids),
             streamer=streamer,
             stopping_criteria=StoppingCriteriaList([stop]),
-            max_new_tokens=settings.max_new_tokens,
-            do_sample=settings.do_sample,
-            repetition_penalty=settings.repetition_penalty,
             pad_token_id=(
                 self.tokenizer.pad_token_id
                 if self.tokenizer.pad_token_id is not None
                 else self.tokenizer.eos_token_id
             ),
+            **settings.generate_arguments(),
         )
-        if settings.do_sample:  # greedy decoding would warn that these are unused
-            arguments.update(temperature=settings.temperature, top_p=settings.top_p, top_k=settings.top_k)
         outcome: dict[str, Any] = {}
 
         def generate() -> None:

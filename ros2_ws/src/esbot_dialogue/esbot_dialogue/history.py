@@ -1,26 +1,10 @@
-"""The conversation so far, stored in full; what goes into the context is decided by memory/context_memory.py."""
+"""The conversation so far (turns: turn.py), stored in full; what goes into the context is decided by
+memory/context_memory.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
-
-Role = Literal["user", "assistant"]
-
-
-@dataclass(frozen=True)
-class Turn:
-    """One turn. For the robot, text is what was actually said (cut short on barge-in)."""
-
-    role: Role
-    text: str
-    stamp: float  # seconds since the epoch
-    turn_id: str
-    interrupted: bool = False
-
-    def __post_init__(self) -> None:
-        if self.role not in ("user", "assistant"):
-            raise ValueError(f"A turn's role must be 'user' or 'assistant', not {self.role!r}")
+from .memory.conversation_store import ConversationStore
+from .turn import Turn
 
 
 class ConversationHistory:
@@ -33,10 +17,7 @@ class ConversationHistory:
     worker appends while ROS service callbacks read or clear.
     """
 
-    def __init__(self, store=None, session_id: str = "conversation", user_name: str = "") -> None:
-        # Imported here: the store module builds on Turn above.
-        from .memory.conversation_store import ConversationStore
-
+    def __init__(self, store: ConversationStore | None = None, session_id: str = "conversation", user_name: str = "") -> None:
         self.store = store if store is not None else ConversationStore(None)
         self.session_id = session_id
         self.user_name = user_name

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from .context_representation import check_representation, represent
-from .history import Turn
 from .text_input import truncate_to_token_budget
+from .turn import Turn
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a warm, patient companion offering emotional support, speaking through a robot. "

@@ -7,14 +7,16 @@ would make the robot repeat itself, so ids already queued or answered are refuse
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict, deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
 class QueuedUtterance:
     utterance_id: str
     text: str
+    received_at: float = field(default=0.0, compare=False)  # time.monotonic() when it was queued
 
 
 class UtteranceQueue:
@@ -36,7 +38,7 @@ class UtteranceQueue:
             self._seen[utterance_id] = None
             if len(self._seen) > self._remember:
                 self._seen.popitem(last=False)
-            self._items.append(QueuedUtterance(utterance_id, text))
+            self._items.append(QueuedUtterance(utterance_id, text, time.monotonic()))
             self._ready.notify()
             return True
 

@@ -1,4 +1,5 @@
-"""Fixtures of esbot_dialogue's unit tests: the real default model (model_fixtures.py)."""
+"""Fixtures of esbot_dialogue's unit tests: the real default model (model_fixtures.py) and LoRA
+adapters for it (lora_test_adapters.py)."""
 
 import sys
 from pathlib import Path
@@ -8,3 +9,4 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from model_fixtures import chat_model, model_dir, session_chat_model, tokenizer  # noqa: E402,F401
+from lora_test_adapters import adapters  # noqa: E402,F401

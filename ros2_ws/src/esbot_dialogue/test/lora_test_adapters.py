@@ -8,6 +8,8 @@ smaller Llama but claims the real model as its base, so only its shapes give it 
 import json
 from pathlib import Path
 
+import pytest
+
 TARGETS = ["q_proj", "v_proj"]
 CLAIMED_BASE = "HuggingFaceTB/SmolLM2-135M-Instruct"
 
@@ -37,3 +39,9 @@ def make_test_adapters(model_dir: str, root: Path) -> Path:
     get_peft_model(tiny, lora_config()).save_pretrained(root / "tiny")
     edit_adapter_config(root / "tiny", base_model_name_or_path=CLAIMED_BASE)
     return root
+
+
+@pytest.fixture(scope="session")
+def adapters(tmp_path_factory, model_dir):
+    """make_test_adapters' folder, made once per test session (tests change copies, never these)."""
+    return make_test_adapters(model_dir, tmp_path_factory.mktemp("adapters"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from esbot_dialogue.model_store import resolve_model
+from esbot_common.model_store import resolve_model
 
 MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 

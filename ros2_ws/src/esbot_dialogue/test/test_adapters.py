@@ -12,14 +12,9 @@ from esbot_dialogue.adapters import (
 )
 from esbot_dialogue.generation import GenerationSettings
 from esbot_dialogue.prompting import PromptBuilder
-from lora_test_adapters import TARGETS, edit_adapter_config, make_test_adapters
+from lora_test_adapters import TARGETS, edit_adapter_config
 
 GREEDY = GenerationSettings(do_sample=False, max_new_tokens=8)
-
-
-@pytest.fixture(scope="module")
-def adapters(tmp_path_factory, model_dir):
-    return make_test_adapters(model_dir, tmp_path_factory.mktemp("adapters"))
 
 
 @pytest.fixture(scope="module")

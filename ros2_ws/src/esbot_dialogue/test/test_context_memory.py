@@ -12,7 +12,7 @@ import pytest
 from esbot_dialogue.context_representation import represent
 from esbot_dialogue.dialogue_engine import DialogueEngine
 from esbot_dialogue.generation import GenerationSettings
-from esbot_dialogue.history import ConversationHistory, Turn
+from esbot_dialogue.history import ConversationHistory
 from esbot_dialogue.memory.context_memory import (
     MEMORY_MODES,
     ContextMemory,
@@ -21,6 +21,7 @@ from esbot_dialogue.memory.context_memory import (
 )
 from esbot_dialogue.memory.conversation_store import ConversationStore
 from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, SUMMARY_HEADING, PromptBuilder
+from esbot_dialogue.turn import Turn
 from test_dialogue_engine import ScriptedModel, words
 
 SENTENCES = [

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from esbot_dialogue.history import ConversationHistory, Turn
+from esbot_dialogue.history import ConversationHistory
 from esbot_dialogue.memory.conversation_store import (
     ConversationStore,
     StoreCorrupt,
@@ -19,6 +19,7 @@ from esbot_dialogue.memory.conversation_store import (
     StoreUnavailable,
     open_store,
 )
+from esbot_dialogue.turn import Turn
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 

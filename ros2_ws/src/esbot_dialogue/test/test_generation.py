@@ -3,7 +3,8 @@ import threading
 import pytest
 import torch
 
-from esbot_dialogue.generation import GenerationSettings, ModelLoadError, _pick_dtype, ChatModel
+from esbot_dialogue.generation import (ChatModel, GenerationSettings, ModelLoadError, pick_device,
+                                       pick_dtype)
 from esbot_dialogue.prompting import PromptBuilder
 
 GREEDY = GenerationSettings(do_sample=False, max_new_tokens=24)
@@ -23,10 +24,26 @@ def test_loads_the_local_copy_on_cpu_in_float32(chat_model, model_dir):
 
 
 def test_auto_dtype():
-    assert _pick_dtype("auto", torch.device("cpu")) == torch.float32
-    assert _pick_dtype("bfloat16", torch.device("cpu")) == torch.bfloat16
+    assert pick_dtype("auto", torch.device("cpu")) == torch.float32
+    assert pick_dtype("bfloat16", torch.device("cpu")) == torch.bfloat16
     with pytest.raises(ValueError):
-        _pick_dtype("float13", torch.device("cpu"))
+        pick_dtype("float13", torch.device("cpu"))
+
+
+def test_device_rule():
+    assert pick_device("cpu") == torch.device("cpu")
+    assert pick_device("auto").type == ("cuda" if torch.cuda.is_available() else "cpu")
+    with pytest.raises(ValueError, match="Unknown device"):
+        pick_device("gpu0")
+    if not torch.cuda.is_available():
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            pick_device("cuda:1")
+
+
+def test_generate_arguments_leave_out_sampling_when_greedy():
+    assert GREEDY.generate_arguments() == {"max_new_tokens": 24, "do_sample": False, "repetition_penalty": 1.1}
+    sampled = GenerationSettings(seed=3).generate_arguments()
+    assert (sampled["temperature"], sampled["top_p"], sampled["top_k"]) == (0.7, 0.95, 50) and "seed" not in sampled
 
 
 def test_missing_models_raise_model_load_error(tmp_path):
@@ -93,7 +110,7 @@ def test_a_wrong_device_is_refused_clearly(device, message):
 def test_the_next_turn_reuses_the_conversations_cached_prefix_with_unchanged_output(chat_model):
     """A conversation's next prompt starts with the last one: only the rest is read again, and
     greedy output is the same token for token as with the cache turned off."""
-    from esbot_dialogue.history import Turn
+    from esbot_dialogue.turn import Turn
 
     builder = PromptBuilder(chat_model.tokenizer, "You are a kind listener.", context_window=1024, max_new_tokens=24)
     greedy = GenerationSettings(do_sample=False, max_new_tokens=24)
@@ -117,7 +134,7 @@ def test_the_next_turn_reuses_the_conversations_cached_prefix_with_unchanged_out
 def test_a_warmed_prefix_is_reused_other_slots_leave_it_alone_and_output_is_unchanged(chat_model):
     """warm() reads a coming prompt's beginning ahead; generation in another cache slot (the
     summarizer's) does not evict it; the reply then reads only the rest, with the same output."""
-    from esbot_dialogue.history import Turn
+    from esbot_dialogue.turn import Turn
 
     builder = PromptBuilder(chat_model.tokenizer, "You are a kind listener.", context_window=1024, max_new_tokens=16)
     greedy = GenerationSettings(do_sample=False, max_new_tokens=16)

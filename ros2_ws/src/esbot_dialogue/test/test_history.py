@@ -2,7 +2,8 @@ import threading
 
 import pytest
 
-from esbot_dialogue.history import ConversationHistory, Turn
+from esbot_dialogue.history import ConversationHistory
+from esbot_dialogue.turn import Turn
 
 
 def test_turns_are_kept_in_order_and_copied():

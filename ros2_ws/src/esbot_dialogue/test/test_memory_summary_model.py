@@ -4,11 +4,12 @@ the turns it covers, and the context shrinks."""
 import threading
 
 from esbot_dialogue.generation import GenerationSettings
-from esbot_dialogue.history import ConversationHistory, Turn
+from esbot_dialogue.history import ConversationHistory
 from esbot_dialogue.memory.context_memory import ContextMemory
 from esbot_dialogue.memory.conversation_store import ConversationStore
 from esbot_dialogue.memory.summarizer import Summarizer
 from esbot_dialogue.prompting import SUMMARY_HEADING, PromptBuilder
+from esbot_dialogue.turn import Turn
 
 CONVERSATION = [
     ("user", "Hi. I lost my job at the bakery last week and I feel like a failure."),

@@ -2,8 +2,8 @@ import random
 
 import pytest
 
-from esbot_dialogue.history import Turn
 from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder
+from esbot_dialogue.turn import Turn
 
 VOCABULARY = (
     "I feel tired sad anxious hopeful today work family friend sleep talk worried about the "

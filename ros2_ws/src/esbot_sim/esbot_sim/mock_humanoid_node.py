@@ -22,12 +22,12 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
+from esbot_common.model_store import default_models_dir
 from esbot_interfaces import publish_from_thread, seconds_of, time_msg
 from esbot_msgs.msg import (AudioFrame, BargeIn, ConversationState, GestureCommand, ListeningState, ReplyChunk,
                             SafetyAlert, SpeakingState, SpokenReply, Transcript)
 from esbot_speech.audio_format import AudioFormatError, decode_frame, encode_pcm16
 from esbot_msgs.srv import ResetConversation
-from esbot_dialogue.model_store import default_models_dir
 from esbot_sim.conversation_script import (
     PlayAudio,
     Repeat,

@@ -1,7 +1,7 @@
 """Speech to text for one utterance with faster-whisper (CTranslate2).
 
 The model parameter takes what faster-whisper takes (a size such as "small", a hub id, a local
-folder); hub ids prepared in esbot's models folder load offline (esbot_dialogue.model_store).
+folder); hub ids prepared in esbot's models folder load offline (esbot_common.model_store).
 Whisper invents text for noise ("Thank you.", "you"), so every result carries Whisper's own
 evidence (average log-probability, no-speech probability) and `rejection_reason` turns it into a
 decision with a message: no empty or invented transcript reaches the dialogue.
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from esbot_dialogue.model_store import resolve_model
+from esbot_common.model_store import resolve_model
 
 DEFAULT_MODEL = "Systran/faster-whisper-base"
 

@@ -24,7 +24,7 @@ from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.node import Node
 
 import esbot_interfaces as interfaces
-from esbot_dialogue.sentence_stream import SentenceChunker
+from esbot_common.sentence_stream import SentenceChunker
 from esbot_interfaces import diagnostic_array, duration_msg, publish_from_thread, spin_node, time_msg
 from esbot_msgs.action import Say
 from esbot_msgs.msg import AudioFrame, BargeIn, GestureCommand, ReplyChunk, SpeakingState, SpokenReply

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from esbot_dialogue.model_store import default_models_dir
+from esbot_common.model_store import default_models_dir
 
 DEFAULT_VOICE = "piper/en_US-joe-medium.onnx"  # inside the models folder
 

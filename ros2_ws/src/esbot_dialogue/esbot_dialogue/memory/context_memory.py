@@ -47,8 +47,9 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from ..context_representation import REPRESENTATIONS, represent
-from ..history import ConversationHistory, Turn
+from ..history import ConversationHistory
 from ..prompting import BuiltPrompt, PromptBuilder
+from ..turn import Turn
 from .conversation_store import StoredTurn, Summary
 from .summarizer import BackgroundWorker, Summarizer
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from ..history import Turn
+from ..turn import Turn
 
 #: Where the dialogue node keeps its store unless told otherwise.
 DEFAULT_STORE_PATH = Path("~/.local/share/esbot/memory/conversations.sqlite3")

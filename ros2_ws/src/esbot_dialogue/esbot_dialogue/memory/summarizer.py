@@ -18,10 +18,11 @@ import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
+from esbot_common.sentence_stream import ends_like_a_sentence
+
 from ..generation import GenerationSettings
-from ..history import Turn
 from ..prompting import PromptBuilder
-from ..sentence_stream import ends_like_a_sentence
+from ..turn import Turn
 
 # A small instruction model follows a plain "Summarize the following conversation" request
 # (SmolLM2 was tuned on such requests) far better than note-keeping instructions in a system

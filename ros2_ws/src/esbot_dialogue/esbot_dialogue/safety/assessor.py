@@ -1,29 +1,45 @@
 """Combining the tiers over the last few user turns into one assessment per utterance.
 
-Rules first; a model tier, when one is given, may only raise the level (it never lowers a
-rule's judgement, so a model that misses a phrasing cannot hide a stated plan). Risk said
-across turns ("i have a rope in the garage" ... "tonight i'm going to use it") is found by
-running the rules on the recent turns joined; that joint judgement counts only where it
-is stronger than every earlier turn's own, so one alarming turn does not re-raise the same
-alert on each of the following turns (careful mode carries on from there).
+The rule tier (rules.py) holds what must never depend on a model: explicit plans,
+immediacy, negation. The learned tier (learned.py, a fine-tuned MiniLM classifier) reads
+meaning the rules were never written for, on the utterance alone and read after the last
+user turns. They combine so that a tier can only raise a level, with the documented
+exceptions of negative_context.py:
+- in a negative context (recovered past, fiction, idiom, someone else's story, or a cue the
+  rules found negated or quoted) the learned tier needs a stricter threshold to raise, and
+- there a rule alarm is lowered when the learned tier is confident there is no risk
+  (Thresholds.lower_rules), so a proud anniversary of recovery is not an emergency.
+Risk spread over turns ("there's no point anymore" ... "i've made up my mind") is found by
+the rules on the recent turns joined and by the learned tier on the utterance in context.
+The rules' joint judgement counts only where it is stronger than every earlier turn's own
+(the joined text still holds the earlier alarm, so it would re-raise it on every following
+turn). The learned tier judges the new utterance itself, read after the others: when that is
+a crisis it counts even after an earlier crisis turn, because a person still in danger ("i'm
+going to let go now" after "i'm at the bridge") must get the crisis response again, not an
+LLM reply in careful mode.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections import deque
-from typing import Optional, Protocol
+from typing import Optional, Protocol, Sequence
 
 from . import rules
 from .injection import is_injection
-from .levels import PROMPT_INJECTION, Assessment, RiskLevel
+from .levels import NO_RISK, PROMPT_INJECTION, Assessment, RiskLevel, stronger
+from .negative_context import negative_contexts
+from .risk_scores import Thresholds, UserScores
 from .text import join_turns, normalise
 
 
 class ModelTier(Protocol):
-    """A tier that judges one normalised, idiom-masked text (see semantic.SemanticTier)."""
+    """A learned tier (learned.LearnedTier; fakes in tests)."""
 
-    def assess(self, masked_text: str) -> Assessment: ...
+    thresholds: Thresholds
+
+    def score(self, text: str, context: Sequence[str] = ()) -> tuple[UserScores, Optional[UserScores]]:
+        """Scores of normalised text alone and, when context is given, read after it."""
 
 
 class RiskAssessor:
@@ -41,33 +57,42 @@ class RiskAssessor:
     def assess(self, text: str) -> Assessment:
         """Judge one user utterance and remember it as context for the next ones."""
         normalised = normalise(text)
-        result = self._assess_in_context(normalised)
+        result = self._assess(normalised)
         if is_injection(text):
             result = _flag_injection(result)
         self._recent.append((normalised, result.level))
         return result
 
-    def assess_alone(self, text: str) -> Assessment:
-        """Judge a text without context and without remembering it (e.g. a reply)."""
-        return self._with_model(normalise(text), rules.assess_normalised(normalise(text)))
-
-    def _assess_in_context(self, normalised: str) -> Assessment:
-        own = self._with_model(normalised, rules.assess_normalised(normalised))
-        if not self._recent:
-            return own
-        joined = rules.assess_normalised(join_turns([t for t, _ in self._recent] + [normalised]))
-        earlier = max(level for _, level in self._recent)
-        if joined.level > max(own.level, earlier):
-            return dataclasses.replace(joined, tier="context")
-        return own
-
-    def _with_model(self, normalised: str, by_rules: Assessment) -> Assessment:
-        # The model reads meaning, not negation or idiom: it only judges texts where no rule
-        # cue matched and none was explained away, and rules' high/immediate are kept as is.
-        if self.model_tier is None or by_rules.level >= RiskLevel.HIGH or by_rules.reasons:
+    def _assess(self, normalised: str) -> Assessment:
+        context = [turn for turn, _ in self._recent]
+        earlier = max((level for _, level in self._recent), default=RiskLevel.NONE)
+        own = rules.assess_normalised(normalised)
+        by_rules = own
+        if context:
+            joined = rules.assess_normalised(join_turns(context + [normalised]))
+            if joined.level > max(own.level, earlier):
+                by_rules = dataclasses.replace(joined, tier="context")
+        if self.model_tier is None or not normalised.strip():
             return by_rules
-        by_model = self.model_tier.assess(rules.mask_idioms(normalised))
-        return by_model if by_model.level > by_rules.level else by_rules
+        return stronger(*self._with_learned(normalised, context, earlier, own, by_rules))
+
+    def _with_learned(self, normalised: str, context: list[str], earlier: RiskLevel, own: Assessment,
+                      by_rules: Assessment) -> tuple[Assessment, Assessment]:
+        thresholds = self.model_tier.thresholds
+        negatives = negative_contexts(normalised) + tuple(r for r in own.reasons if r.startswith("explained:"))
+        alone, in_context = self.model_tier.score(normalised, context)
+        learned = alone.assessment(thresholds, bool(negatives))
+        if in_context is not None:
+            read_after = in_context.assessment(thresholds, bool(negatives))
+            # At the same level the reading in context wins: it knows whom the shotgun is for.
+            if read_after.level >= learned.level and (read_after.level > earlier or read_after.is_crisis):
+                learned = dataclasses.replace(read_after, tier="learned_context")
+        if (by_rules.level > RiskLevel.NONE and by_rules.tier == "rules" and negatives
+                and alone.level_probabilities[0] >= thresholds.lower_rules):
+            # The documented exception: a rule alarm in a negative context the model is sure of.
+            by_rules = dataclasses.replace(NO_RISK, reasons=by_rules.reasons + tuple(
+                f"lowered:{name}" for name in negatives), tier="learned")
+        return by_rules, learned
 
 
 def _flag_injection(result: Assessment) -> Assessment:
@@ -75,4 +100,3 @@ def _flag_injection(result: Assessment) -> Assessment:
     if result.level == RiskLevel.NONE:
         return dataclasses.replace(flagged, level=RiskLevel.LOW, category=PROMPT_INJECTION)
     return flagged
-

@@ -39,7 +39,7 @@ class Assessment:
     """What one utterance (or reply) was judged to carry.
 
     category is "" when level is NONE. reasons name the cues that fired, for the log and
-    for tests; tier says which tier decided the level ("rules", "context", "semantic").
+    for tests; tier says which tier decided the level ("rules", "context", "learned", "learned_context").
     """
 
     level: RiskLevel = RiskLevel.NONE

@@ -17,13 +17,16 @@ import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import TYPE_CHECKING, Callable, Optional
 
 from .alert_log import AlertLog, AlertLogError, AlertRecord, ModeReset
-from .assessor import ModelTier, RiskAssessor
+from .assessor import RiskAssessor
 from .crisis_response import CrisisResponder, load_hotlines, select_locale
 from .levels import NO_RISK, Assessment, RiskLevel
-from .reply_check import ReplyCheck, check_reply
+from .reply_check import ReplyCheck, ReplyModel, check_reply
+
+if TYPE_CHECKING:
+    from .learned import LearnedTier
 
 LOW_RISK_INSTRUCTION = ("Gently check on how the person is feeling and whether they are safe. Be warm and calm; "
                         "do not joke.")
@@ -57,8 +60,10 @@ class ReplyDecision(ReplyCheck):
 class SafetyPolicy:
     def __init__(self, assessor: RiskAssessor, responder: CrisisResponder, alert_log: AlertLog,
                  clock: Callable[[], float] = time.time,
-                 new_id: Callable[[], str] = lambda: uuid.uuid4().hex) -> None:
+                 new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+                 reply_model: Optional[ReplyModel] = None) -> None:
         self.assessor = assessor
+        self.reply_model = reply_model
         self.responder = responder
         self.alert_log = alert_log
         self._clock = clock
@@ -71,10 +76,14 @@ class SafetyPolicy:
 
     @classmethod
     def from_config(cls, hotlines_path: str | Path, locale: str, alert_log_path: str | Path,
-                    model_tier: Optional[ModelTier] = None) -> "SafetyPolicy":
-        """Built from the hotline table and the node's parameters; warnings says what fell back."""
+                    learned_tier: Optional["LearnedTier"] = None) -> "SafetyPolicy":
+        """Built from the hotline table and the node's parameters; warnings says what fell back.
+
+        learned_tier (learned.LearnedTier) serves both the risk assessment and the reply check.
+        """
         hotlines, warning = select_locale(load_hotlines(hotlines_path), locale)
-        policy = cls(RiskAssessor(model_tier), CrisisResponder(hotlines), AlertLog(alert_log_path))
+        policy = cls(RiskAssessor(learned_tier), CrisisResponder(hotlines), AlertLog(alert_log_path),
+                     reply_model=learned_tier)
         policy.warnings = [warning] if warning else []
         return policy
 
@@ -105,7 +114,7 @@ class SafetyPolicy:
     def on_reply_chunk(self, text: str) -> ReplyDecision:
         """Check one reply chunk (with the previous one, so a method split across sentences is caught)."""
         replacement = self.responder.safe_replacement(self._last_risk.level)
-        check = check_reply(f"{self._previous_chunk} {text}", self._last_risk.level, replacement)
+        check = check_reply(f"{self._previous_chunk} {text}", self._last_risk.level, replacement, self.reply_model)
         self._previous_chunk = text
         if check.safe:
             return ReplyDecision(check.safe, check.reason, check.replacement)

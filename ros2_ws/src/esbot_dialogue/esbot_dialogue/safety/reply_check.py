@@ -3,14 +3,16 @@
 Each streamed reply chunk is checked before it goes to the speaker. Means and methods
 (doses, "how to", "the most painless way") and encouragement of harm are refused always;
 dismissal ("you're just being dramatic", "it'll pass") is refused after the person has
-stated high or immediate risk, where it is what hurts most.
+stated high or immediate risk, where it is what hurts most. Patterns catch the phrasings
+written down here; the learned tier's reply head (learned.LearnedTier.unsafe_reply), when
+given, catches the rest. Like the user-side tiers, either can only withhold, never allow.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from typing import Optional, Protocol
 
 from .levels import RiskLevel
 from .text import normalise
@@ -46,6 +48,13 @@ _DISMISSES = re.compile("|".join([
 ]))
 
 
+class ReplyModel(Protocol):
+    """A learned reply check (learned.LearnedTier; fakes in tests)."""
+
+    def unsafe_reply(self, text: str, user_risk: RiskLevel) -> str:
+        """The reason to withhold normalised text ("means", ...), or "" when it may be spoken."""
+
+
 @dataclass(frozen=True)
 class ReplyCheck:
     safe: bool
@@ -56,7 +65,8 @@ class ReplyCheck:
 _GENERIC_REPLACEMENT = "I am sorry, I should not have said that. I am here to listen. How are you feeling right now?"
 
 
-def check_reply(reply_text: str, user_risk: RiskLevel, replacement: Optional[str] = None) -> ReplyCheck:
+def check_reply(reply_text: str, user_risk: RiskLevel, replacement: Optional[str] = None,
+                model: Optional[ReplyModel] = None) -> ReplyCheck:
     """Whether reply_text may be spoken to a person whose last assessed risk is user_risk."""
     text = normalise(reply_text)
     if _MEANS.search(text):
@@ -66,5 +76,7 @@ def check_reply(reply_text: str, user_risk: RiskLevel, replacement: Optional[str
     elif user_risk >= RiskLevel.HIGH and _DISMISSES.search(text):
         reason = "dismisses_risk"
     else:
-        return ReplyCheck(True)
+        reason = model.unsafe_reply(text, user_risk) if model is not None and text.strip() else ""
+        if not reason:
+            return ReplyCheck(True)
     return ReplyCheck(False, reason, replacement or _GENERIC_REPLACEMENT)

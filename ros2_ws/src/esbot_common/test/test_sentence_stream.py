@@ -2,7 +2,7 @@ import random
 
 import pytest
 
-from esbot_dialogue.sentence_stream import SentenceChunker, ends_like_a_sentence
+from esbot_common.sentence_stream import SentenceChunker, ends_like_a_sentence
 
 
 def chunk_all(text: str, **options) -> list[str]:
