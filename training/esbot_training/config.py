@@ -104,12 +104,8 @@ class TrainConfig:
     report_to: str = "none"  # tensorboard, wandb, ... when installed
 
 
-@dataclass
-class RunConfig:
-    model: ModelConfig = field(default_factory=ModelConfig)
-    data: DataConfig = field(default_factory=DataConfig)
-    lora: LoraSettings = field(default_factory=LoraSettings)
-    train: TrainConfig = field(default_factory=TrainConfig)
+class SectionedConfig:
+    """What every config made of section dataclasses offers (training, evaluation, the risk tier)."""
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -119,6 +115,14 @@ class RunConfig:
 
     def fingerprint(self) -> str:
         return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+@dataclass
+class RunConfig(SectionedConfig):
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    train: TrainConfig = field(default_factory=TrainConfig)
 
     def run_dir(self) -> Path:
         return Path(os.path.expanduser(self.train.output_root)) / self.train.run_name

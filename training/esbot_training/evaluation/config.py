@@ -14,17 +14,13 @@ unknown sections or keys are refused, ``--set section.key=value`` values are YAM
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from esbot_dialogue.generation import GenerationSettings
 
-from ..config import load_sections
+from ..config import SectionedConfig, load_sections
 from ..errors import TrainingConfigError
 from .rubrics import RUBRICS
 
@@ -106,19 +102,13 @@ class EvalReportConfig:
 
 
 @dataclass
-class EvalConfig:
+class EvalConfig(SectionedConfig):
     model: EvalModelConfig = field(default_factory=EvalModelConfig)
     data: EvalDataConfig = field(default_factory=EvalDataConfig)
     generation: EvalGenerationSettings = field(default_factory=EvalGenerationSettings)
     metrics: EvalMetricsConfig = field(default_factory=EvalMetricsConfig)
     judge: EvalJudgeConfig = field(default_factory=EvalJudgeConfig)
     report: EvalReportConfig = field(default_factory=EvalReportConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
     def output_dir(self) -> Path:
         return Path(os.path.expanduser(self.report.output_dir))

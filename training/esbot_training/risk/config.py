@@ -8,15 +8,10 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-from ..config import DEFAULT_RUNS_DIR, load_sections
+from ..config import DEFAULT_RUNS_DIR, SectionedConfig, load_sections
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -73,17 +68,11 @@ class CalibrationConfig:
 
 
 @dataclass
-class RiskRunConfig:
+class RiskRunConfig(SectionedConfig):
     data: RiskDataConfig = field(default_factory=RiskDataConfig)
     lora: RiskLoraConfig = field(default_factory=RiskLoraConfig)
     train: RiskTrainConfig = field(default_factory=RiskTrainConfig)
     calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    def fingerprint(self) -> str:
-        return hashlib.sha256(json.dumps(self.to_dict(), sort_keys=True).encode()).hexdigest()[:16]
 
     def run_dir(self) -> Path:
         return Path(os.path.expanduser(self.train.output_root)) / self.train.run_name
