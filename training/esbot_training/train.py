@@ -44,11 +44,11 @@ CHECKPOINT_DIR = "checkpoints"
 # --------------------------------------------------------------------------- model
 
 def pick_device_and_dtype(config: RunConfig) -> tuple[str, Any]:
-    """The robot's device/dtype rule (esbot_dialogue.generation), restricted to what training
+    """The robot's device/dtype rule (esbot_dialogue.llm.transformers_backend), restricted to what training
     supports: fp32 on the CPU. The device comes back as its type, "cuda" or "cpu"."""
     import torch
 
-    from esbot_dialogue.generation import pick_device, pick_dtype
+    from esbot_dialogue.llm.transformers_backend import pick_device, pick_dtype
 
     try:
         device = pick_device(config.model.device)
@@ -63,9 +63,10 @@ def pick_device_and_dtype(config: RunConfig) -> tuple[str, Any]:
 
 
 def load_model_and_tokenizer(config: RunConfig, dtype: Any) -> tuple[Any, Any, str]:
-    """The robot's loader (esbot_dialogue.generation.load_pretrained) with training's extras:
+    """The robot's loader (esbot_dialogue.llm.transformers_backend.load_pretrained) with training's extras:
     attention implementation, QLoRA quantization, a pad token for batching."""
-    from esbot_dialogue.generation import ModelLoadError, load_pretrained
+    from esbot_dialogue.llm import ModelLoadError
+    from esbot_dialogue.llm.transformers_backend import load_pretrained
 
     kwargs: dict[str, Any] = {}
     if config.model.attn_implementation:

@@ -19,7 +19,7 @@ for path in (REPO / "training", REPO / "ros2_ws" / "src" / "esbot_common", REPO 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from model_fixtures import model_dir, session_chat_model, tokenizer  # noqa: E402,F401  (the real SmolLM2)
+from model_fixtures import model_dir, session_transformers_llm, tokenizer  # noqa: E402,F401  (the real SmolLM2)
 
 
 @pytest.fixture(scope="session")

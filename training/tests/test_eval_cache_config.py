@@ -45,7 +45,7 @@ def test_the_shipped_config_and_overrides():
 
 
 def test_the_generation_section_is_the_robots_settings_with_the_papers_values():
-    from esbot_dialogue.generation import GenerationSettings
+    from esbot_dialogue.llm import GenerationSettings
 
     generation = load_eval_config(None, ["generation.do_sample=false", "generation.batch_size=4"]).generation
     assert isinstance(generation, GenerationSettings)

@@ -80,10 +80,10 @@ def test_bertscore_equals_the_library_call(bertscore):
     assert ours["bertscore_f1"] == pytest.approx(100 * float(f[0]), abs=1e-4)
 
 
-def test_reference_nll_equals_the_models_own_loss(session_chat_model):
+def test_reference_nll_equals_the_models_own_loss(session_transformers_llm):
     import torch
 
-    model, tokenizer = session_chat_model.model, session_chat_model.tokenizer
+    model, tokenizer = session_transformers_llm.model, session_transformers_llm.tokenizer
     prompt = tokenizer("<|im_start|>user\nI lost my job.<|im_end|>\n<|im_start|>assistant\n",
                        add_special_tokens=False)["input_ids"]
     reply = tokenizer("I am sorry to hear that.<|im_end|>", add_special_tokens=False)["input_ids"]

@@ -2,7 +2,7 @@
 
 Kept small for 2 CPU cores: a short system prompt and max_length 128 (training runs at a few
 dozen tokens/s here), the same 2 examples for 6 steps at lr 1e-3 so the training loss must
-fall (the eval loss is recorded, not required to fall: 2 examples overfit). Then the adapter is loaded by the robot's ChatModel and answers in the DialogueEngine.
+fall (the eval loss is recorded, not required to fall: 2 examples overfit). Then the adapter is loaded by the robot's TransformersBackend and answers in the DialogueEngine.
 """
 
 import csv
@@ -76,16 +76,17 @@ def test_adapter_and_manifest(run_dir, model_dir):
 
 def test_the_robot_loads_the_adapter_and_answers(run_dir, model_dir):
     from esbot_dialogue.dialogue_engine import DialogueEngine
-    from esbot_dialogue.generation import ChatModel, GenerationSettings
+    from esbot_dialogue.llm import GenerationSettings
+    from esbot_dialogue.llm.transformers_backend import TransformersBackend
     from esbot_dialogue.prompting import DEFAULT_SYSTEM_PROMPT, PromptBuilder
 
-    chat_model = ChatModel.load(MODEL_ID, device="cpu")
-    chat_model.load_adapter(run_dir / "adapter")
-    assert chat_model.adapter_path == str(run_dir / "adapter")
+    transformers_llm = TransformersBackend.load(MODEL_ID, device="cpu")
+    transformers_llm.load_adapter(run_dir / "adapter")
+    assert transformers_llm.adapter_path == str(run_dir / "adapter")
     manifest = json.loads((run_dir / "adapter" / "esbot_manifest.json").read_text())
-    builder = PromptBuilder(chat_model.tokenizer, system_prompt=manifest["system_prompt"] or DEFAULT_SYSTEM_PROMPT,
+    builder = PromptBuilder(transformers_llm.tokenizer, system_prompt=manifest["system_prompt"] or DEFAULT_SYSTEM_PROMPT,
                             history_representation=manifest["context_representation"])
-    engine = DialogueEngine(chat_model, builder, GenerationSettings(max_new_tokens=24, seed=1))
+    engine = DialogueEngine(transformers_llm, builder, GenerationSettings(max_new_tokens=24, seed=1))
     chunks = []
     outcome = engine.answer("u1", "I lost my job today and I feel awful.", chunks.append)
     assert not outcome.ignored and outcome.reply_text.strip()

@@ -5,7 +5,7 @@ unknown sections or keys are refused, ``--set section.key=value`` values are YAM
 
     model:      the base model and the adapters to compare with it
     data:       which dialogues, which supporter turns, which context representations
-    generation: the robot's sampling settings (esbot_dialogue.generation.GenerationSettings) with the
+    generation: the robot's sampling settings (esbot_dialogue.llm.GenerationSettings) with the
                 papers' values (temperature 0.7, top-p 0.95, top-k 50, 128 tokens), and the batch size
     metrics:    BERTScore encoder, perplexity curve, analysis sample
     judge:      the LLM judge (local HF model or an OpenAI-compatible endpoint)
@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from esbot_dialogue.generation import GenerationSettings
+from esbot_dialogue.llm import GenerationSettings
 
 from ..config import SectionedConfig, load_sections
 from ..errors import TrainingConfigError

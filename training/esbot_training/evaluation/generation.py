@@ -3,7 +3,7 @@
 A turn's prompt is built by the robot's own ``PromptBuilder`` (through ``ExampleBuilder``,
 which also renders the reference reply the way the chat template writes it), so the model is
 evaluated on exactly the prompts it is served. Generation is batched (left padding) on the
-model a ``ChatModel`` loaded (with or without its adapter); every reply is appended to a JSONL
+model a ``TransformersBackend`` loaded (with or without its adapter); every reply is appended to a JSONL
 cache under a key made of the model, the adapter's weights, the prompt, the dialogue and turn
 and the sampling settings, so a stopped run resumes where it stopped.
 
@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Sequence
 
-from esbot_dialogue.generation import GenerationSettings
+from esbot_dialogue.llm import GenerationSettings
 
 from ..data import Dialogue
 from ..examples import ExampleBuilder, supporter_replies

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from esbot_dialogue.generation import GenerationSettings
+from esbot_dialogue.llm import GenerationSettings
 
 from ..errors import TrainingConfigError
 from .generation import generate_batch

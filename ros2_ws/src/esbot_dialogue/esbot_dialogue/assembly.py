@@ -21,7 +21,7 @@ from esbot_common.log import Log
 
 from .adapters import AdapterError
 from .dialogue_engine import DialogueEngine, history_mode_for, purge_expired_turns
-from .generation import ChatModel, GenerationSettings
+from .llm import BackendConfig, GenerationSettings, LLMBackend, load_backend
 from .history import ConversationHistory
 from .memory.context_memory import SUMMARY_MODES, ContextMemory
 from .memory.conversation_store import open_store
@@ -32,17 +32,17 @@ from .safety.policy import SafetyPolicy
 
 #: The node's parameters that make up GenerationSettings (seed -1 there: not fixed).
 GENERATION_PARAMETERS = tuple(f.name for f in dataclasses.fields(GenerationSettings))
+#: The node's parameters that make up BackendConfig (which engine runs the model).
+BACKEND_PARAMETERS = tuple(f.name for f in dataclasses.fields(BackendConfig))
 
 
 @dataclass(frozen=True)
 class EngineConfig:
     """What the engine is built from; each field is the dialogue node parameter of that name
-    (described in dialogue_node.PARAMETERS), the sampling ones gathered in `generation`."""
+    (described in dialogue_node.PARAMETERS), the sampling ones gathered in `generation`, the
+    backend's in `llm`."""
 
-    model: str = "HuggingFaceTB/SmolLM2-135M-Instruct"
-    models_dir: str = ""
-    device: str = "auto"
-    dtype: str = "auto"
+    llm: BackendConfig = field(default_factory=BackendConfig)
     adapter_path: str = ""
     system_prompt: str = ""
     history_representation: str = ""
@@ -66,17 +66,19 @@ class EngineConfig:
     def from_parameters(cls, values: Mapping[str, Any]) -> "EngineConfig":
         """From the node's parameters by name (a missing one keeps its default); ValueError
         names any that is not one of them."""
-        own = {f.name for f in dataclasses.fields(cls)} - {"generation"}
-        unknown = set(values) - own - set(GENERATION_PARAMETERS)
+        own = {f.name for f in dataclasses.fields(cls)} - {"generation", "llm"}
+        unknown = set(values) - own - set(GENERATION_PARAMETERS) - set(BACKEND_PARAMETERS)
         if unknown:
             raise ValueError(f"Not dialogue engine parameters: {', '.join(sorted(unknown))}.")
         return cls(**{name: value for name, value in values.items() if name in own},
-                   generation=generation_settings(values))
+                   generation=generation_settings(values),
+                   llm=BackendConfig(**{name: values[name] for name in BACKEND_PARAMETERS if name in values}))
 
     def parameters(self) -> dict[str, Any]:
         """The node's parameters for this config (from_parameters' inverse; seed -1: not fixed)."""
-        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "generation"}
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("generation", "llm")}
         values |= {name: getattr(self.generation, name) for name in GENERATION_PARAMETERS}
+        values |= {name: getattr(self.llm, name) for name in BACKEND_PARAMETERS}
         if values["seed"] is None:
             values["seed"] = -1
         return values
@@ -100,25 +102,25 @@ def build_engine(
     config/safety_hotlines.yaml is the hotline table unless the config names one. on_alert gets
     every safety alert once it is in the durable log; log gets what a node logs at start.
 
-    ModelLoadError for a missing model; ValueError for a wrong device, dtype, prompt budget or
+    ModelLoadError for a missing model; ValueError for a wrong backend, device, dtype, prompt budget or
     session; StoreError when even an in-memory conversation store fails.
     """
     started = time.monotonic()
-    chat_model = ChatModel.load(config.model, device=config.device, dtype=config.dtype,
-                                models_dir=config.models_dir or None)
-    log.info(f"model {chat_model.model_id} on {chat_model.device} ({chat_model.dtype}) "
-             f"loaded in {time.monotonic() - started:.1f} s")
+    llm = load_backend(config.llm, config.context_window, log)
+    described = llm.describe()
+    log.info(f"model {described['model']} on {described['backend']}, {described['device']} "
+             f"({described['dtype']}) loaded in {time.monotonic() - started:.1f} s")
     if config.adapter_path:
         try:
-            chat_model.load_adapter(config.adapter_path)
+            llm.load_adapter(config.adapter_path)
             log.info(f"adapter {config.adapter_path} loaded")
         except AdapterError as error:
             log.error(f"{error} -- serving the base model instead")
-    prompt_builder = PromptBuilder(chat_model.tokenizer, config.system_prompt or DEFAULT_SYSTEM_PROMPT,
+    prompt_builder = PromptBuilder(llm.tokenizer, config.system_prompt or DEFAULT_SYSTEM_PROMPT,
                                    config.context_window, config.generation.max_new_tokens)
     safety = _safety_policy(config, Path(share_dir), log)
-    memory = _memory(config, chat_model, prompt_builder, log)
-    return DialogueEngine(chat_model, prompt_builder, config.generation, safety=safety, on_alert=on_alert,
+    memory = _memory(config, llm, prompt_builder, log)
+    return DialogueEngine(llm, prompt_builder, config.generation, safety=safety, on_alert=on_alert,
                           memory=memory, configured_representation=config.history_representation,
                           retention_days=config.retention_days, log=log)
 
@@ -140,7 +142,7 @@ def _safety_policy(config: EngineConfig, share_dir: Path, log: Log) -> SafetyPol
     return policy
 
 
-def _memory(config: EngineConfig, chat_model: ChatModel, prompt_builder: PromptBuilder, log: Log) -> ContextMemory:
+def _memory(config: EngineConfig, llm: LLMBackend, prompt_builder: PromptBuilder, log: Log) -> ContextMemory:
     """The conversation store and this run's session in it. A bad store never stops the
     robot: it is reported, moved aside or replaced by an in-memory one (open_store)."""
     store, errors = open_store(config.memory_store_path)
@@ -150,13 +152,13 @@ def _memory(config: EngineConfig, chat_model: ChatModel, prompt_builder: PromptB
     user = config.user_name
     session_id, continued = store.resolve_session(config.session_id, user, config.new_session_after_hours * 3600)
     history = ConversationHistory(store, session_id, user)
-    mode = history_mode_for(chat_model.adapter_path, config.history_representation)
+    mode = history_mode_for(llm.adapter_path, config.history_representation)
     # Only the summary modes need the summarizer; an adapter's manifest never names one, so
     # the mode cannot become one later.
-    summarizer = (Summarizer(chat_model, config.summary_max_tokens, config.context_window)
+    summarizer = (Summarizer(llm, config.summary_max_tokens, config.context_window)
                   if mode in SUMMARY_MODES else None)
     memory = ContextMemory(prompt_builder, history, mode, summarizer, config.memory_recent_tokens,
-                           on_warning=log.warning, warm_model=chat_model if config.warm_next_prompt else None)
+                           on_warning=log.warning, warm_model=llm if config.warm_next_prompt else None)
     log.info(f"memory: store {store.describe()}, session {session_id} "
              f"({f'continued, {len(history)} turns stored' if continued else 'new'}"
              f"{', user ' + user if user else ''}), past turns as {mode}")

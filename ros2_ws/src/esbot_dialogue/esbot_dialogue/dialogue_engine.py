@@ -1,7 +1,7 @@
 """One conversational turn, from a raw transcript to streamed sentence chunks and history, and
 what else the robot does to its conversation: adapters, forgetting, retention, status.
 
-Pure Python over the model wrapper, so the ROS node stays a thin adapter and the behaviour
+Pure Python over an LLM backend (llm.LLMBackend), so the ROS node stays a thin adapter and the behaviour
 can be tested without ROS. assembly.build_engine puts an engine together from its config.
 """
 
@@ -19,7 +19,8 @@ from esbot_common.log import Log
 from esbot_common.sentence_stream import SentenceChunker, ends_like_a_sentence
 
 from .adapters import read_adapter_info
-from .generation import ChatModel, GenerationSettings, GenerationStats
+from .llm import GenerationSettings, GenerationStats, LLMBackend
+
 from .memory.context_memory import ContextMemory, memory_mode_for
 from .memory.conversation_store import ConversationStore, StoreError
 from .prompting import BuiltPrompt, PromptBuilder
@@ -104,7 +105,7 @@ class DialogueEngine:
 
     def __init__(
         self,
-        chat_model: ChatModel,
+        llm: LLMBackend,
         prompt_builder: PromptBuilder,
         settings: GenerationSettings | None = None,
         clock: Callable[[], float] = time.time,
@@ -122,7 +123,7 @@ class DialogueEngine:
         the prompt builder's representation, no summary). configured_representation is the
         memory mode asked for ("" = the loaded adapter's, re-read when the adapter changes);
         retention_days how long stored turns are kept (0 = until forgotten)."""
-        self.chat_model = chat_model
+        self.llm = llm
         self.safety = safety
         self.on_alert = on_alert
         self.prompt_builder = prompt_builder
@@ -242,7 +243,7 @@ class DialogueEngine:
             turn_id=turn_id, utterance_id=utterance_id, user_text=user_text,
             reply_text=reply_text, sentence_chunks=len(spoken), interrupted=interrupted,
             empty_reply=empty_reply, warnings=tuple(warnings),
-            stats=self.chat_model.last_stats if prompt is not None else None, prompt=prompt,
+            stats=self.llm.last_stats if prompt is not None else None, prompt=prompt,
             safety=decision, reply_replaced=replaced,
             prompt_build_s=self.memory.last_build_s if prompt is not None else 0.0,
         )
@@ -291,19 +292,19 @@ class DialogueEngine:
     # --- what the robot's operator and its other parts do to the conversation ---------------
     @property
     def adapter_path(self) -> str | None:
-        return self.chat_model.adapter_path
+        return self.llm.adapter_path
 
     def set_adapter(self, path: str) -> str:
         """Serve the LoRA adapter at path ("" = the base model) and put past turns in the context
         the way it was trained to read them (unless a mode is configured); what was done, as a
         sentence. AdapterError on refusal: the previous adapter keeps serving."""
         if path:
-            self.chat_model.load_adapter(path)
-            message = f"adapter {self.chat_model.adapter_path} loaded"
+            self.llm.load_adapter(path)
+            message = f"adapter {self.llm.adapter_path} loaded"
         else:
-            self.chat_model.unload_adapter()
+            self.llm.unload_adapter()
             message = "adapter unloaded: serving the base model"
-        self.memory.mode = history_mode_for(self.chat_model.adapter_path, self.configured_representation)
+        self.memory.mode = history_mode_for(self.llm.adapter_path, self.configured_representation)
         return f"{message}; past turns in {self.memory.mode} representation"
 
     def _forget_target(self, session_id: str, user_name: str) -> tuple[str, bool]:
@@ -339,11 +340,8 @@ class DialogueEngine:
 
     def status(self) -> EngineStatus:
         """The model, safety and memory figures the dialogue node publishes on /diagnostics."""
-        chat_model, memory, history = self.chat_model, self.memory, self.history
-        values = {
-            "model": chat_model.model_id, "device": str(chat_model.device), "dtype": str(chat_model.dtype),
-            "adapter": chat_model.adapter_path or "",
-        }
+        llm, memory, history = self.llm, self.memory, self.history
+        values = dict(llm.describe())
         if self.safety is not None:
             values["safety_careful_mode"] = str(self.safety.careful_mode)
         values |= {"memory_store": history.store.describe(), "memory_session": history.session_id,
@@ -351,6 +349,8 @@ class DialogueEngine:
         level, message = "ok", "ready"
         if not history.store.persistent:
             level, message = "warn", "conversation memory is not persistent (see the log)"
+        if values.get("state", "").startswith("degraded"):  # a remote backend's failover answers
+            level, message = "warn", f"LLM server away, the onboard model answers ({values['state']})"
         try:
             summary = memory.summary()
             values["history_turns"] = str(len(history))
@@ -362,9 +362,10 @@ class DialogueEngine:
         return EngineStatus(level, message, values)
 
     def close(self) -> None:
-        """Stop the memory's background work (a summary being written) and close the store."""
+        """Stop the memory's background work (a summary being written), close the store and the LLM."""
         self.memory.close()
         self.history.store.close()
+        self.llm.close()
 
     def _speak(
         self,
@@ -402,7 +403,7 @@ class DialogueEngine:
 
         chunker = self.chunker_factory()
         sent = 0
-        pieces = self.chat_model.stream(prompt, settings, cancel)
+        pieces = self.llm.stream(prompt, settings, cancel)
         try:
             for piece in pieces:
                 for sentence in chunker.feed(piece):
@@ -414,7 +415,7 @@ class DialogueEngine:
         finally:
             pieces.close()  # stops generation if we left the loop early
         rest = chunker.flush()
-        stats = self.chat_model.last_stats
+        stats = self.llm.last_stats
         if sent and rest and not ends_like_a_sentence(rest[-1]) and stats and stats.new_tokens >= settings.max_new_tokens:
             # Cut off by max_new_tokens mid-sentence: a robot saying half a sentence sounds broken,
             # so the fragment is left unsaid (and out of the history) when whole sentences came before.

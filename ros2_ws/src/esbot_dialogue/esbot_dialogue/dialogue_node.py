@@ -32,7 +32,7 @@ from esbot_interfaces import diagnostic_array, duration_msg, spin_node, time_msg
 from esbot_dialogue.adapters import AdapterError
 from esbot_dialogue.assembly import GENERATION_PARAMETERS, EngineConfig, build_engine, generation_settings
 from esbot_dialogue.dialogue_engine import ReplyChunk
-from esbot_dialogue.generation import ModelLoadError
+from esbot_dialogue.llm import ModelLoadError
 from esbot_dialogue.memory.conversation_store import StoreError
 from esbot_dialogue.safety.alert_log import AlertLogError, AlertRecord
 from esbot_dialogue.turn_worker import TurnWorker
@@ -44,11 +44,31 @@ from esbot_msgs.srv import ForgetMemory, GetHistory, LoadAdapter, ResetConversat
 # name: (description, extra descriptor fields); read_only ones need a restart. The defaults are
 # EngineConfig's (assembly.py), the one place they are set.
 DESCRIPTIONS = {
-    "model": ("Hugging Face causal LM id or local path; ids prepared in the models folder load offline.",
-              {"read_only": True}),
+    "backend": ("Which engine runs the LLM: auto (transformers where torch sees a CUDA GPU, else llama_cpp), "
+                "llama_cpp (the model's GGUF on the CPU), transformers (PyTorch, GPU or CPU) or openai (an "
+                "OpenAI-compatible server: vLLM, llama.cpp's server).", {"read_only": True}),
+    "model": ("Hugging Face causal LM id or local path; ids prepared in the models folder load offline. Its "
+              "tokenizer builds the prompts whatever the backend.", {"read_only": True}),
     "models_dir": ('Models folder; "" = $ESBOT_MODELS_DIR or ~/.local/share/esbot/models.', {"read_only": True}),
-    "device": ("auto (cuda if available, else cpu), cpu, cuda or cuda:N.", {"read_only": True}),
-    "dtype": ("auto (bf16/fp16 on CUDA, fp32 on CPU), float32, float16 or bfloat16.", {"read_only": True}),
+    "device": ("transformers: auto (cuda if available, else cpu), cpu, cuda or cuda:N.", {"read_only": True}),
+    "dtype": ("transformers: auto (bf16/fp16 on CUDA, fp32 on CPU), float32, float16 or bfloat16.",
+              {"read_only": True}),
+    "gguf_file": ('llama_cpp: the GGUF file to run; "" = the one in the model\'s prepared folder (the default '
+                  "model's Q4_1).", {"read_only": True}),
+    "llm_threads": ("llama_cpp: CPU threads; 0 = all cores (at most 8).",
+                    {"read_only": True, "integer_range": [IntegerRange(from_value=0, to_value=256)]}),
+    "openai_url": ("openai: the server's base URL, e.g. http://gpu-box:8000/v1; its API key comes from "
+                   "$ESBOT_OPENAI_API_KEY.", {"read_only": True}),
+    "openai_model": ('openai: the server\'s name for the base model; "" = the first it serves. Adapters are '
+                     "picked by their served name (load_adapter with that name).", {"read_only": True}),
+    "openai_timeout_s": ("openai: a silence this long within a reply counts as the server gone.",
+                         {"read_only": True,
+                          "floating_point_range": [FloatingPointRange(from_value=0.5, to_value=600.0)]}),
+    "onboard_backend": ("openai: what finishes the turn while the server does not answer: llama_cpp, "
+                        "transformers or none (loaded at the first failure).", {"read_only": True}),
+    "failover_retry_s": ("openai: while degraded, how often the robot asks whether the server is back.",
+                         {"read_only": True,
+                          "floating_point_range": [FloatingPointRange(from_value=1.0, to_value=3600.0)]}),
     "adapter_path": ('LoRA adapter folder (PEFT format) loaded at start; "" = base model. '
                      "Use the load_adapter service to change it at run time.", {"read_only": True}),
     "system_prompt": ('"" = the built-in emotional-support prompt.', {"read_only": True}),

@@ -147,7 +147,7 @@ class PromptBuilder:
 
     def context_prefix_ids(self, prompt: BuiltPrompt) -> list[int]:
         """The prompt's tokens before the current utterance's message: what the next prompt
-        shares with it when the context stays the same (read ahead by ChatModel.warm)."""
+        shares with it when the context stays the same (read ahead by TransformersBackend.warm)."""
         head = self.tokenizer.apply_chat_template(prompt.messages[:-1], tokenize=False, add_generation_prompt=False)
         common = 0
         # Tokens where the head meets the utterance may merge differently: keep only the agreed part.

@@ -8,5 +8,5 @@ from pathlib import Path
 # pytest.ini (e.g. colcon test from the package folder) without an install.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from model_fixtures import chat_model, model_dir, session_chat_model, tokenizer  # noqa: E402,F401
+from model_fixtures import transformers_llm, model_dir, session_transformers_llm, tokenizer  # noqa: E402,F401
 from lora_test_adapters import adapters  # noqa: E402,F401

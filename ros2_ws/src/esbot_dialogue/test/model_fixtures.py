@@ -31,14 +31,14 @@ def tokenizer(model_dir):
 
 
 @pytest.fixture(scope="session")
-def session_chat_model(model_dir):
-    from esbot_dialogue.generation import ChatModel
+def session_transformers_llm(model_dir):
+    from esbot_dialogue.llm.transformers_backend import TransformersBackend
 
-    return ChatModel.load(MODEL_ID, device="cpu")
+    return TransformersBackend.load(MODEL_ID, device="cpu")
 
 
 @pytest.fixture
-def chat_model(session_chat_model):
+def transformers_llm(session_transformers_llm):
     """The shared model, handed back adapter-free whatever the test did to it."""
-    yield session_chat_model
-    session_chat_model.unload_adapter()
+    yield session_transformers_llm
+    session_transformers_llm.unload_adapter()

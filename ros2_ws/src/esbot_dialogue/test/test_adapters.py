@@ -10,7 +10,7 @@ from esbot_dialogue.adapters import (
     config_fingerprint,
     read_adapter_info,
 )
-from esbot_dialogue.generation import GenerationSettings
+from esbot_dialogue.llm import GenerationSettings
 from esbot_dialogue.prompting import PromptBuilder
 from lora_test_adapters import TARGETS, edit_adapter_config
 
@@ -18,8 +18,8 @@ GREEDY = GenerationSettings(do_sample=False, max_new_tokens=8)
 
 
 @pytest.fixture(scope="module")
-def prompt(session_chat_model):
-    return PromptBuilder(session_chat_model.tokenizer).build([], "I feel lonely since I moved.")
+def prompt(session_transformers_llm):
+    return PromptBuilder(session_transformers_llm.tokenizer).build([], "I feel lonely since I moved.")
 
 
 def variant(adapters, tmp_path, **changes):
@@ -30,8 +30,8 @@ def variant(adapters, tmp_path, **changes):
     return copy
 
 
-def reply(chat_model, prompt):
-    return "".join(chat_model.stream(prompt, GREEDY))
+def reply(transformers_llm, prompt):
+    return "".join(transformers_llm.stream(prompt, GREEDY))
 
 
 def test_reads_a_peft_adapter(adapters, model_dir):
@@ -82,52 +82,52 @@ def test_unreadable_adapters_are_refused_clearly(adapters, tmp_path):
         check_adapter_compatibility(info, "x", torch.nn.Linear(2, 2))
 
 
-def test_matching_adapter_is_compatible(adapters, chat_model):
+def test_matching_adapter_is_compatible(adapters, transformers_llm):
     info = read_adapter_info(adapters / "matching")
-    assert check_adapter_compatibility(info, chat_model.model_id, chat_model.model) == []
+    assert check_adapter_compatibility(info, transformers_llm.model_id, transformers_llm.model) == []
 
 
-def test_base_names_are_compared_by_last_path_component(adapters, tmp_path, chat_model):
+def test_base_names_are_compared_by_last_path_component(adapters, tmp_path, transformers_llm):
     info = read_adapter_info(variant(adapters, tmp_path, base_model_name_or_path="/home/x/smollm2-135m-instruct/"))
-    assert check_adapter_compatibility(info, "HuggingFaceTB/SmolLM2-135M-Instruct", chat_model.model) == []
+    assert check_adapter_compatibility(info, "HuggingFaceTB/SmolLM2-135M-Instruct", transformers_llm.model) == []
 
 
-def test_other_base_name_is_refused_unless_allowed(adapters, tmp_path, chat_model, prompt):
+def test_other_base_name_is_refused_unless_allowed(adapters, tmp_path, transformers_llm, prompt):
     copy = variant(adapters, tmp_path, base_model_name_or_path="someone/OtherModel-1B")
-    problems = check_adapter_compatibility(read_adapter_info(copy), chat_model.model_id, chat_model.model)
+    problems = check_adapter_compatibility(read_adapter_info(copy), transformers_llm.model_id, transformers_llm.model)
     assert problems == [
         "The adapter was trained on 'someone/OtherModel-1B', but the running model is "
         "'HuggingFaceTB/SmolLM2-135M-Instruct'."
     ]
     with pytest.raises(AdapterError, match="OtherModel-1B"):
-        chat_model.load_adapter(copy)
-    assert chat_model.adapter_path is None
+        transformers_llm.load_adapter(copy)
+    assert transformers_llm.adapter_path is None
 
-    chat_model.load_adapter(copy, allow_base_mismatch=True)
-    assert chat_model.adapter_path == str(copy)
+    transformers_llm.load_adapter(copy, allow_base_mismatch=True)
+    assert transformers_llm.adapter_path == str(copy)
 
 
-def test_manifest_config_fingerprint_is_checked(adapters, tmp_path, chat_model):
+def test_manifest_config_fingerprint_is_checked(adapters, tmp_path, transformers_llm):
     copy = variant(adapters, tmp_path)
     manifest = copy / "esbot_manifest.json"
-    manifest.write_text(json.dumps({"base_config_hash": config_fingerprint(chat_model.model.config)}))
-    assert check_adapter_compatibility(read_adapter_info(copy), chat_model.model_id, chat_model.model) == []
+    manifest.write_text(json.dumps({"base_config_hash": config_fingerprint(transformers_llm.model.config)}))
+    assert check_adapter_compatibility(read_adapter_info(copy), transformers_llm.model_id, transformers_llm.model) == []
     manifest.write_text(json.dumps({"base_config_hash": "0123456789abcdef"}))
-    [problem] = check_adapter_compatibility(read_adapter_info(copy), chat_model.model_id, chat_model.model)
+    [problem] = check_adapter_compatibility(read_adapter_info(copy), transformers_llm.model_id, transformers_llm.model)
     assert "fingerprint 0123456789abcdef differs" in problem
 
 
-def test_absent_target_modules_are_reported(adapters, tmp_path, chat_model):
+def test_absent_target_modules_are_reported(adapters, tmp_path, transformers_llm):
     info = read_adapter_info(variant(adapters, tmp_path, target_modules=["q_proj", "c_attn"]))
-    assert check_adapter_compatibility(info, chat_model.model_id, chat_model.model) == [
+    assert check_adapter_compatibility(info, transformers_llm.model_id, transformers_llm.model) == [
         "The model has no module named 'c_attn', which the adapter targets."
     ]
     info = read_adapter_info(variant(adapters, tmp_path / "regex", target_modules=r".*\.(q|v)_proj"))
-    assert check_adapter_compatibility(info, chat_model.model_id, chat_model.model) == []
+    assert check_adapter_compatibility(info, transformers_llm.model_id, transformers_llm.model) == []
 
 
-def test_shape_mismatch_is_named(adapters, chat_model):
-    problems = check_adapter_compatibility(read_adapter_info(adapters / "tiny"), chat_model.model_id, chat_model.model)
+def test_shape_mismatch_is_named(adapters, transformers_llm):
+    problems = check_adapter_compatibility(read_adapter_info(adapters / "tiny"), transformers_llm.model_id, transformers_llm.model)
     assert problems[0] == (
         "Shape mismatch at model.layers.0.self_attn.q_proj: the adapter's lora_A has shape [4, 64], "
         "but the model's module has 576 input features."
@@ -135,38 +135,38 @@ def test_shape_mismatch_is_named(adapters, chat_model):
     assert problems[-1] == "... and 2 more weight problems."  # 8 in all: 2 layers x q/v x A/B
     # Allowing another base model does not allow weights that do not fit.
     assert check_adapter_compatibility(
-        read_adapter_info(adapters / "tiny"), chat_model.model_id, chat_model.model, allow_base_mismatch=True
+        read_adapter_info(adapters / "tiny"), transformers_llm.model_id, transformers_llm.model, allow_base_mismatch=True
     ) == problems
 
 
-def test_loading_changes_replies_and_refusal_keeps_the_previous_state(adapters, chat_model, prompt):
-    base_reply = reply(chat_model, prompt)
+def test_loading_changes_replies_and_refusal_keeps_the_previous_state(adapters, transformers_llm, prompt):
+    base_reply = reply(transformers_llm, prompt)
 
     with pytest.raises(AdapterError, match="Shape mismatch at model.layers.0.self_attn.q_proj"):
-        chat_model.load_adapter(adapters / "tiny")
-    assert chat_model.adapter_path is None
-    assert reply(chat_model, prompt) == base_reply  # still the plain model
+        transformers_llm.load_adapter(adapters / "tiny")
+    assert transformers_llm.adapter_path is None
+    assert reply(transformers_llm, prompt) == base_reply  # still the plain model
 
-    chat_model.load_adapter(adapters / "matching")
-    assert chat_model.adapter_path == str(adapters / "matching")
-    adapted_reply = reply(chat_model, prompt)
+    transformers_llm.load_adapter(adapters / "matching")
+    assert transformers_llm.adapter_path == str(adapters / "matching")
+    adapted_reply = reply(transformers_llm, prompt)
     assert adapted_reply != base_reply
 
     with pytest.raises(AdapterError, match="Shape mismatch"):
-        chat_model.load_adapter(adapters / "tiny")
-    assert chat_model.adapter_path == str(adapters / "matching")
-    assert reply(chat_model, prompt) == adapted_reply  # the adapter keeps serving
+        transformers_llm.load_adapter(adapters / "tiny")
+    assert transformers_llm.adapter_path == str(adapters / "matching")
+    assert reply(transformers_llm, prompt) == adapted_reply  # the adapter keeps serving
 
-    chat_model.load_adapter(adapters / "matching")  # reloading replaces, never stacks
-    assert reply(chat_model, prompt) == adapted_reply
+    transformers_llm.load_adapter(adapters / "matching")  # reloading replaces, never stacks
+    assert reply(transformers_llm, prompt) == adapted_reply
 
-    chat_model.unload_adapter()
-    assert chat_model.adapter_path is None
-    assert not any("lora" in name for name, _ in chat_model.model.named_modules())
-    assert reply(chat_model, prompt) == base_reply
+    transformers_llm.unload_adapter()
+    assert transformers_llm.adapter_path is None
+    assert not any("lora" in name for name, _ in transformers_llm.model.named_modules())
+    assert reply(transformers_llm, prompt) == base_reply
 
 
-def test_fully_saved_modules_are_checked_too(adapters, tmp_path, chat_model):
+def test_fully_saved_modules_are_checked_too(adapters, tmp_path, transformers_llm):
     from safetensors.torch import load_file, save_file
 
     copy = variant(adapters, tmp_path)
@@ -174,7 +174,7 @@ def test_fully_saved_modules_are_checked_too(adapters, tmp_path, chat_model):
     # lm_head is tied to the embeddings in SmolLM2, and must still be found by its own name.
     weights["base_model.model.lm_head.weight"] = torch.zeros(10, 576)
     save_file(weights, copy / "adapter_model.safetensors")
-    assert check_adapter_compatibility(read_adapter_info(copy), chat_model.model_id, chat_model.model) == [
+    assert check_adapter_compatibility(read_adapter_info(copy), transformers_llm.model_id, transformers_llm.model) == [
         "The adapter's lm_head.weight has shape [10, 576], the model's has [49152, 576]."
     ]
 

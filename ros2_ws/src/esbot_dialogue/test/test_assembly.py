@@ -2,6 +2,7 @@
 what the node asks of the engine (adapters, forgetting, status, retention, a restart)."""
 
 import json
+import os
 import logging
 import shutil
 import time
@@ -12,7 +13,7 @@ import yaml
 
 from esbot_dialogue.adapters import AdapterError
 from esbot_dialogue.assembly import EngineConfig, build_engine
-from esbot_dialogue.generation import GenerationSettings
+from esbot_dialogue.llm import GenerationSettings
 from esbot_dialogue.memory.conversation_store import ConversationStore
 from esbot_dialogue.safety.alert_log import read_alert_log
 from esbot_dialogue.turn import Turn
@@ -42,9 +43,9 @@ def log():
 
 
 def config_in(folder: Path, **changes) -> EngineConfig:
-    """The node's defaults on the CPU, greedy, with its files in folder and the rules only (the
-    learned tier has its own tests)."""
-    return EngineConfig(device="cpu", memory_store_path=str(folder / "conversations.sqlite3"),
+    """The node's defaults (llama.cpp on this CPU), greedy, with its files in folder and the rules
+    only (the learned tier has its own tests)."""
+    return EngineConfig(memory_store_path=str(folder / "conversations.sqlite3"),
                         safety_alert_log=str(folder / "alerts.jsonl"), safety_learned_tier=False,
                         generation=GREEDY, **changes)
 
@@ -81,12 +82,14 @@ def test_the_config_is_the_dialogue_nodes_parameters():
 def test_the_engine_is_built_as_the_node_runs_it(built, folder):
     engine, alerts, lines = built
     infos = [message for level, message in lines if level == "INFO"]
-    assert infos[0].startswith(f"model {MODEL_ID} on cpu (torch.float32) loaded in ")
+    threads = min(os.cpu_count(), 8)
+    assert infos[0].startswith(f"model {MODEL_ID} on llama_cpp, cpu ({threads} threads) "
+                               "(SmolLM2-135M-Instruct.Q4_1.gguf) loaded in ")
     assert infos[1] == (f"safety: rules only, hotlines {PACKAGE_DIR / 'config' / 'safety_hotlines.yaml'}, "
                         f"alert log {folder / 'alerts.jsonl'}")
     assert infos[2].startswith(f"memory: store {folder / 'conversations.sqlite3'}, session ")
     assert infos[2].endswith("(new), past turns as raw")
-    assert engine.settings == GREEDY and engine.safety is not None and engine.memory.warm_model is engine.chat_model
+    assert engine.settings == GREEDY and engine.safety is not None and engine.memory.warm_model is engine.llm
 
     chunks = []
     outcome = engine.answer("u1", "I feel lonely since I moved to a new city.", chunks.append)
@@ -96,7 +99,8 @@ def test_the_engine_is_built_as_the_node_runs_it(built, folder):
     assert (status.level, status.message) == ("ok", "ready")
     assert status.values | {"memory_session": "", "memory_background_paused": "",
                             "memory_last_warmed_tokens": ""} == {
-        "model": MODEL_ID, "device": "cpu", "dtype": "torch.float32", "adapter": "",
+        "backend": "llama_cpp", "model": MODEL_ID, "device": f"cpu ({threads} threads)",
+        "dtype": "SmolLM2-135M-Instruct.Q4_1.gguf", "adapter": "",
         "safety_careful_mode": "False", "memory_store": str(folder / "conversations.sqlite3"),
         "memory_session": "", "memory_user": "", "memory_mode": "raw", "history_turns": "2",
         "memory_summary_covers_turns": "0", "memory_background_paused": "", "memory_last_warmed_tokens": ""}

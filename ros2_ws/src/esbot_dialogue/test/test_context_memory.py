@@ -11,7 +11,7 @@ import pytest
 
 from esbot_dialogue.context_representation import represent
 from esbot_dialogue.dialogue_engine import DialogueEngine
-from esbot_dialogue.generation import GenerationSettings
+from esbot_dialogue.llm import GenerationSettings
 from esbot_dialogue.history import ConversationHistory
 from esbot_dialogue.memory.context_memory import (
     MEMORY_MODES,
@@ -304,17 +304,17 @@ def test_reset_clears_turns_and_summary(scripted):
     assert engine.answer("u9", "Hello again.", lambda c: None).prompt.history_turns_used == 0
 
 
-def test_after_a_fold_the_next_reply_reads_only_its_utterance(chat_model, tmp_path):
+def test_after_a_fold_the_next_reply_reads_only_its_utterance(transformers_llm, tmp_path):
     """The background work warms the reply cache with the next prompt's context (system prompt,
     new summary, past turns), so a fold adds no prompt reading to the next answer; without the
     warm-up the reply reads everything after the system prompt again."""
     after_fold = {}  # warm -> [(reused prompt tokens, context tokens)] of replies right after a new summary
     for warm in (True, False):
         store = ConversationStore(tmp_path / f"warm-{warm}.sqlite3")
-        builder = PromptBuilder(chat_model.tokenizer, context_window=512, max_new_tokens=8)
+        builder = PromptBuilder(transformers_llm.tokenizer, context_window=512, max_new_tokens=8)
         memory = ContextMemory(builder, ConversationHistory(store, "s1"), "summary", NotesSummarizer(),
-                               recent_tokens=110, warm_model=chat_model if warm else None)
-        engine = DialogueEngine(chat_model, builder, GenerationSettings(do_sample=False, max_new_tokens=8),
+                               recent_tokens=110, warm_model=transformers_llm if warm else None)
+        engine = DialogueEngine(transformers_llm, builder, GenerationSettings(do_sample=False, max_new_tokens=8),
                                 memory=memory)
         summary = None
         for i, sentence in enumerate(SENTENCES):

@@ -5,14 +5,18 @@ from pathlib import Path
 import pytest
 
 from esbot_dialogue.dialogue_engine import DialogueEngine
-from esbot_dialogue.generation import GenerationSettings, GenerationStats
+from esbot_dialogue.llm import GenerationSettings, GenerationStats, LLMBackend
 from esbot_dialogue.prompting import PromptBuilder
 from esbot_dialogue.safety.alert_log import read_alert_log
 from esbot_dialogue.safety.policy import LOW_RISK_INSTRUCTION, SafetyPolicy
 
 
 class ScriptedModel:
-    """Stands in for ChatModel: each stream() call plays the next scripted list of pieces."""
+    """A fake LLMBackend: each stream() call plays the next scripted list of pieces."""
+
+    model_id = "scripted"
+    tokenizer = None
+    adapter_path = None
 
     def __init__(self, *replies):
         self.replies = list(replies)
@@ -21,7 +25,28 @@ class ScriptedModel:
         self.yielded = 0
         self.last_stats = None
 
-    def stream(self, prompt, settings, cancel=None):
+    def warm(self, tokens, cancel=None, chunk=32, cache_slot="reply"):
+        return 0
+
+    def forget_caches(self):
+        pass
+
+    def load_adapter(self, path, allow_base_mismatch=False):
+        raise NotImplementedError
+
+    def unload_adapter(self):
+        pass
+
+    def count_tokens(self, text):
+        return len(text.split())
+
+    def describe(self):
+        return {"backend": "scripted", "model": self.model_id, "device": "", "dtype": "", "adapter": ""}
+
+    def close(self):
+        pass
+
+    def stream(self, prompt, settings=None, cancel=None, prefill_chunk=0, cache_slot="reply"):
         self.settings_used.append(settings)
         self.prompts.append(prompt)
         for piece in self.replies.pop(0):
@@ -30,6 +55,10 @@ class ScriptedModel:
             self.yielded += 1
             yield piece
         self.last_stats = GenerationStats(len(prompt.input_ids), self.yielded, 0.1, 0.2, 5.0, False)
+
+
+def test_the_scripted_model_is_an_llm_backend():
+    assert isinstance(ScriptedModel(), LLMBackend)
 
 
 def words(text):
@@ -45,8 +74,8 @@ def scripted_engine(tokenizer):
     return make
 
 
-def test_one_real_turn(chat_model):
-    engine = DialogueEngine(chat_model, PromptBuilder(chat_model.tokenizer),
+def test_one_real_turn(transformers_llm):
+    engine = DialogueEngine(transformers_llm, PromptBuilder(transformers_llm.tokenizer),
                             GenerationSettings(do_sample=False, max_new_tokens=24))
     chunks = []
     outcome = engine.answer("utt-1", " I failed my\x00 exam and I feel\tterrible. ", chunks.append)
@@ -80,7 +109,7 @@ def test_one_real_turn(chat_model):
 def test_sentences_are_emitted_while_the_reply_streams(scripted_engine):
     engine = scripted_engine(words("That sounds really hard. How long has it been going on?"))
     seen_at_emit = []
-    engine.answer("u", "My job is awful.", lambda c: seen_at_emit.append((c.text, engine.chat_model.yielded)))
+    engine.answer("u", "My job is awful.", lambda c: seen_at_emit.append((c.text, engine.llm.yielded)))
     assert seen_at_emit[0] == ("That sounds really hard.", 5)  # as soon as "How" arrived
     assert seen_at_emit[1][0] == "How long has it been going on?"
     assert seen_at_emit[2] == ("", 11)
@@ -140,7 +169,7 @@ def test_an_empty_reply_is_retried_once_with_other_sampling(scripted_engine):
     chunks = []
     outcome = engine.answer("u", "I feel empty.", chunks.append)
     assert [c.text for c in chunks] == ["I am here with you.", ""]
-    first, retry = engine.chat_model.settings_used
+    first, retry = engine.llm.settings_used
     assert (first.do_sample, first.seed) == (False, 3)
     assert (retry.do_sample, retry.seed) == (True, 4)
     assert not outcome.empty_reply
@@ -215,7 +244,7 @@ def test_a_crisis_utterance_gets_the_crisis_response_and_never_reaches_the_llm(s
     engine, alerts = safe_engine(words("This must never be said."))
     chunks = []
     outcome = engine.answer("u1", "I have the pills in my hand and I'm going to take them all tonight", chunks.append)
-    assert engine.chat_model.prompts == []  # the LLM was not asked
+    assert engine.llm.prompts == []  # the LLM was not asked
     said = " ".join(c.text for c in chunks)
     assert "988" in said and "911" in said and "never be said" not in said
     assert [c.is_final for c in chunks][-1] and [c.chunk_index for c in chunks] == list(range(len(chunks)))
@@ -235,7 +264,7 @@ def test_an_unsafe_sentence_is_withheld_generation_stops_and_a_safe_one_is_said(
     said = " ".join(c.text for c in chunks)
     assert said.startswith("I hear how heavy this feels for you.")
     assert "pills" not in said and "long time" not in said
-    assert engine.chat_model.yielded < len(pieces)  # generation was stopped
+    assert engine.llm.yielded < len(pieces)  # generation was stopped
     assert outcome.reply_replaced and len(alerts) == 1 and "unsafe_reply_replaced" in alerts[0].action_taken
     assert engine.history.turns()[-1].text == outcome.reply_text == said.strip()
 
@@ -243,7 +272,7 @@ def test_an_unsafe_sentence_is_withheld_generation_stops_and_a_safe_one_is_said(
 def test_low_risk_adds_a_check_in_instruction_for_the_llm(safe_engine):
     engine, alerts = safe_engine(words("That sounds really painful."))
     engine.answer("u1", "i feel so hopeless", lambda chunk: None)
-    assert LOW_RISK_INSTRUCTION in engine.chat_model.prompts[0].messages[0]["content"]
+    assert LOW_RISK_INSTRUCTION in engine.llm.prompts[0].messages[0]["content"]
     assert alerts == []
 
 
@@ -255,7 +284,7 @@ def test_careful_mode_holds_after_a_crisis_and_survives_a_conversation_reset(saf
     engine.answer("u2", "ok", chunks.append)
     said = " ".join(c.text for c in chunks)
     assert "988" in said  # the way to human help is repeated after the LLM's reply
-    assert "988" in engine.chat_model.prompts[0].messages[0]["content"]  # careful instruction
+    assert "988" in engine.llm.prompts[0].messages[0]["content"]  # careful instruction
     engine.safety.reset_careful_mode("operator", "checked in person")
     engine.answer("u3", "thanks", lambda chunk: None)
-    assert "988" not in engine.chat_model.prompts[1].messages[0]["content"]
+    assert "988" not in engine.llm.prompts[1].messages[0]["content"]

@@ -3,7 +3,7 @@ the turns it covers, and the context shrinks."""
 
 import threading
 
-from esbot_dialogue.generation import GenerationSettings
+from esbot_dialogue.llm import GenerationSettings
 from esbot_dialogue.history import ConversationHistory
 from esbot_dialogue.memory.context_memory import ContextMemory
 from esbot_dialogue.memory.conversation_store import ConversationStore
@@ -23,11 +23,11 @@ CONVERSATION = [
 ]
 
 
-def test_the_model_summarizes_older_turns_and_the_summary_replaces_them(chat_model, tmp_path):
-    builder = PromptBuilder(chat_model.tokenizer, context_window=1024, max_new_tokens=64)
+def test_the_model_summarizes_older_turns_and_the_summary_replaces_them(transformers_llm, tmp_path):
+    builder = PromptBuilder(transformers_llm.tokenizer, context_window=1024, max_new_tokens=64)
     history = ConversationHistory(ConversationStore(tmp_path / "conversations.sqlite3"), "s1")
     # A small summary and recent-turns budget, so that the eight turns above overflow it.
-    memory = ContextMemory(builder, history, "summary", Summarizer(chat_model, max_tokens=40, context_window=1024),
+    memory = ContextMemory(builder, history, "summary", Summarizer(transformers_llm, max_tokens=40, context_window=1024),
                            recent_tokens=120)
     for index, (role, text) in enumerate(CONVERSATION):
         history.append(Turn(role, text, float(index), f"t{index}"))
@@ -53,17 +53,17 @@ def test_the_model_summarizes_older_turns_and_the_summary_replaces_them(chat_mod
     memory.close()
 
 
-def test_a_chunked_prefill_gives_the_same_reply_and_can_stop_between_chunks(chat_model):
-    prompt = PromptBuilder(chat_model.tokenizer).build([], "I lost my job and I can't stop thinking about it. " * 8)
-    # Another prompt in between, with another system prompt: ChatModel keeps the last
+def test_a_chunked_prefill_gives_the_same_reply_and_can_stop_between_chunks(transformers_llm):
+    prompt = PromptBuilder(transformers_llm.tokenizer).build([], "I lost my job and I can't stop thinking about it. " * 8)
+    # Another prompt in between, with another system prompt: TransformersBackend keeps the last
     # generation's KV cache for a prompt that starts the same way, and this one must not.
-    other = PromptBuilder(chat_model.tokenizer, "You summarize conversations.").build([], "Person: hello")
+    other = PromptBuilder(transformers_llm.tokenizer, "You summarize conversations.").build([], "Person: hello")
     settings = GenerationSettings(max_new_tokens=8, do_sample=False)
-    plain = "".join(chat_model.stream(prompt, settings))
-    assert "".join(chat_model.stream(other, settings))
-    assert plain and "".join(chat_model.stream(prompt, settings, prefill_chunk=32)) == plain
-    assert "".join(chat_model.stream(other, settings))
+    plain = "".join(transformers_llm.stream(prompt, settings))
+    assert "".join(transformers_llm.stream(other, settings))
+    assert plain and "".join(transformers_llm.stream(prompt, settings, prefill_chunk=32)) == plain
+    assert "".join(transformers_llm.stream(other, settings))
     cancel = threading.Event()
     cancel.set()
-    assert "".join(chat_model.stream(prompt, settings, cancel, prefill_chunk=32)) == ""
-    assert chat_model.last_stats.new_tokens == 0 and chat_model.last_stats.stopped_early
+    assert "".join(transformers_llm.stream(prompt, settings, cancel, prefill_chunk=32)) == ""
+    assert transformers_llm.last_stats.new_tokens == 0 and transformers_llm.last_stats.stopped_early

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from esbot_dialogue.dialogue_engine import ReplyChunk, TurnOutcome
-from esbot_dialogue.generation import GenerationStats
+from esbot_dialogue.llm import GenerationStats
 from esbot_dialogue.prompting import BuiltPrompt
 from esbot_dialogue.turn_worker import TurnWorker
 

@@ -1,8 +1,8 @@
-"""The language model: loading it, streaming replies from it, swapping LoRA adapters on it.
+"""The transformers backend: a causal LM in PyTorch (GPU or CPU), PEFT LoRA adapters, kept KV caches.
 
 Also the Hugging Face toolkit the training and evaluation share with the robot (they import it
-from here): GenerationSettings, the device/dtype rule (pick_device, pick_dtype) and the loader
-(load_pretrained), so a model is chosen, placed and sampled the same way everywhere.
+from here): the device/dtype rule (pick_device, pick_dtype) and the loader (load_pretrained),
+so a model is chosen and placed the same way everywhere.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,49 +24,9 @@ from transformers import (
 
 from esbot_common.model_store import default_models_dir, resolve_model
 
-from .adapters import AdapterError, check_adapter_compatibility, read_adapter_info
-from .prompting import BuiltPrompt
-
-
-#: The KV cache slot of the conversation's replies (ChatModel.stream's default).
-REPLY_CACHE = "reply"
-
-
-class ModelLoadError(Exception):
-    """The model could not be found locally or downloaded, or its files are unusable."""
-
-
-@dataclass(frozen=True)
-class GenerationSettings:
-    """Sampling settings for one reply (defaults: the sampling setup esbot was specified with)."""
-
-    temperature: float = 0.7
-    top_p: float = 0.95
-    top_k: int = 50
-    max_new_tokens: int = 128
-    do_sample: bool = True
-    repetition_penalty: float = 1.1
-    seed: int | None = None  # set for reproducible sampling
-
-    def generate_arguments(self) -> dict[str, Any]:
-        """The transformers generate() arguments these settings stand for (the seed is the caller's:
-        it seeds torch, not generate)."""
-        arguments: dict[str, Any] = dict(max_new_tokens=self.max_new_tokens, do_sample=self.do_sample,
-                                         repetition_penalty=self.repetition_penalty)
-        if self.do_sample:  # greedy decoding would warn that these are unused
-            arguments.update(temperature=self.temperature, top_p=self.top_p, top_k=self.top_k)
-        return arguments
-
-
-@dataclass(frozen=True)
-class GenerationStats:
-    prompt_tokens: int
-    new_tokens: int
-    time_to_first_text_s: float | None  # until the first decoded text piece; None if none came
-    total_s: float
-    tokens_per_s: float  # new tokens over total time, prompt processing included
-    stopped_early: bool  # cancelled, or the consumer stopped reading
-    reused_prompt_tokens: int = 0  # prompt tokens whose keys and values came from the last generation
+from ..adapters import AdapterError, check_adapter_compatibility, read_adapter_info
+from ..prompting import BuiltPrompt
+from .base import REPLY_SLOT, GenerationSettings, GenerationStats, ModelLoadError
 
 
 class _StopWhenSet(StoppingCriteria):
@@ -145,7 +104,20 @@ def load_pretrained(
     return causal_lm, tokenizer, resolved
 
 
-class ChatModel:
+def load_tokenizer(model: str, models_dir: str | os.PathLike | None = None) -> Any:
+    """The model's Hugging Face tokenizer (prompts are built with its chat template whatever
+    engine runs the model); ModelLoadError when it can be neither found nor downloaded."""
+    resolved = resolve_model(model, models_dir)
+    try:
+        return AutoTokenizer.from_pretrained(resolved, local_files_only=Path(resolved).is_dir())
+    except (OSError, ValueError) as error:
+        raise ModelLoadError(
+            f"The tokenizer of {model!r} can be neither found in {models_dir or default_models_dir()} nor "
+            f"downloaded ({error}). Run scripts/prepare_models.py or give a local path."
+        ) from error
+
+
+class TransformersBackend:
     """A causal LM with its tokenizer, optionally carrying one LoRA adapter.
 
     stream() runs generate() in a worker thread that holds a lock for the whole generation,
@@ -161,6 +133,7 @@ class ChatModel:
     warm() reads a coming prompt's beginning into a slot ahead of time.
     """
 
+    name = "transformers"
     # A shorter common prefix is not worth keeping the cache for.
     MIN_REUSED_TOKENS = 16
 
@@ -184,7 +157,7 @@ class ChatModel:
         dtype: str | torch.dtype = "auto",
         models_dir: str | os.PathLike | None = None,
         adapter_path: str | os.PathLike | None = None,
-    ) -> "ChatModel":
+    ) -> "TransformersBackend":
         """Load a hub id or local path; a hub id prepared in the models folder loads offline.
 
         ModelLoadError if the model cannot be found or read; AdapterError if adapter_path is
@@ -208,13 +181,29 @@ class ChatModel:
     def count_tokens(self, text: str) -> int:
         return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
+    def token_logprobs(self, context: list[int], targets: list[int]) -> list[float]:
+        """Log-probability of each target token after the context and the targets before it (what
+        perplexity is computed from); no kept cache is touched."""
+        with self._lock, torch.no_grad():
+            input_ids = torch.tensor([context + targets], device=self.device)
+            logits = self.model(input_ids=input_ids).logits[0, len(context) - 1:-1].float()
+            picked = torch.log_softmax(logits, dim=-1).gather(1, input_ids[0, len(context):, None])
+            return picked[:, 0].tolist()
+
+    def describe(self) -> dict[str, str]:
+        return {"backend": self.name, "model": self.model_id, "device": str(self.device),
+                "dtype": str(self.dtype).removeprefix("torch."), "adapter": self.adapter_path or ""}
+
+    def close(self) -> None:
+        self.forget_caches()
+
     def stream(
         self,
         prompt: BuiltPrompt,
         settings: GenerationSettings | None = None,
         cancel: threading.Event | None = None,
         prefill_chunk: int = 0,
-        cache_slot: str = REPLY_CACHE,
+        cache_slot: str = REPLY_SLOT,
     ) -> Iterator[str]:
         """Yield the reply as decoded text pieces while it is generated.
 
@@ -269,6 +258,8 @@ class ChatModel:
         worker.start()
         try:
             for piece in streamer:
+                if cancel is not None and cancel.is_set():
+                    break  # pieces generated ahead of the consumer are not said after a barge-in
                 if piece:
                     if first_text is None:
                         first_text = time.perf_counter() - started
@@ -286,12 +277,13 @@ class ChatModel:
                 tokens_per_s=new_tokens / total if total > 0 else 0.0,
                 stopped_early=stop.triggered,
                 reused_prompt_tokens=outcome.get("reused_tokens", 0),
+                backend=self.name,
             )
         if "error" in outcome:
             raise outcome["error"]
 
     def warm(self, tokens: list[int], cancel: threading.Event | None = None, chunk: int = 32,
-             cache_slot: str = REPLY_CACHE) -> int:
+             cache_slot: str = REPLY_SLOT) -> int:
         """Read the beginning of a coming prompt into a cache slot ahead of time (the memory
         does it for the next turn while the person is listening), in pieces of `chunk` tokens,
         checking cancel between them; the prompt that then begins with `tokens` only has its

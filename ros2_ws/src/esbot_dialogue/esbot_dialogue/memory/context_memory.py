@@ -31,7 +31,7 @@ after a barge-in).
 
 Then, with a chat model to warm, the same worker reads the next prompt's beginning (system
 prompt, summary, past turns: everything but the next utterance) into the model's reply KV
-cache (ChatModel.warm). A new summary changes the prompt right after the system prompt, so
+cache (TransformersBackend.warm). A new summary changes the prompt right after the system prompt, so
 without this the next reply would read its whole context again; with it the memory adds
 no prompt reading to the next answer (benchmarks/bench_memory.py measures both).
 Pure Python, no rclpy.
@@ -107,7 +107,7 @@ class ContextMemory:
     ) -> None:
         """mode None = the builder's history_representation; the summary modes need a
         summarizer. recent_tokens 0 = everything the budget leaves beside the system prompt, the
-        summary and a typical utterance. warm_model (a ChatModel): read the next prompt's
+        summary and a typical utterance. warm_model (a TransformersBackend): read the next prompt's
         beginning into its reply cache after each turn; None = do not."""
         self.builder = prompt_builder
         self.history = history if history is not None else ConversationHistory()

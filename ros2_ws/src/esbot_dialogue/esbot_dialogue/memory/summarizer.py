@@ -8,7 +8,7 @@ and not while the user speaks (pause_for): a new utterance preempts a summary be
 (generation stops at its next token, or after the 32-token piece of the prompt being read;
 the half-written summary is thrown away) and the work is tried again once the reply is
 done, so summarizing never delays an answer by more than one such step of the summarizer's.
-Pure Python over ChatModel, no rclpy.
+Pure Python over an LLM backend, no rclpy.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from esbot_common.sentence_stream import ends_like_a_sentence
 
-from ..generation import GenerationSettings
+from ..llm import GenerationSettings, LLMBackend
 from ..prompting import PromptBuilder
 from ..turn import Turn
 
@@ -35,7 +35,7 @@ SUMMARY_REQUEST = (
 SPEAKERS = {"user": "Person", "assistant": "Companion"}
 #: The prompt is read in pieces this long, so a reply preempts the summary within one piece.
 PREFILL_CHUNK_TOKENS = 32
-#: The summarizer's KV cache slot (ChatModel): apart from the replies' one.
+#: The summarizer's KV cache slot (LLMBackend.stream): apart from the replies' one.
 SUMMARY_CACHE = "summary"
 
 
@@ -46,10 +46,10 @@ class SummaryError(RuntimeError):
 class Summarizer:
     """Writes running summaries with the dialogue's own LLM (greedy, so they are repeatable)."""
 
-    def __init__(self, chat_model: Any, max_tokens: int = 96, context_window: int = 2048) -> None:
-        self.chat_model = chat_model
+    def __init__(self, llm: LLMBackend, max_tokens: int = 96, context_window: int = 2048) -> None:
+        self.llm = llm
         self.max_tokens = max_tokens
-        self.builder = PromptBuilder(chat_model.tokenizer, SUMMARY_SYSTEM_PROMPT, context_window, max_tokens)
+        self.builder = PromptBuilder(llm.tokenizer, SUMMARY_SYSTEM_PROMPT, context_window, max_tokens)
         self.settings = GenerationSettings(max_new_tokens=max_tokens, do_sample=False, repetition_penalty=1.2)
 
     @staticmethod
@@ -66,7 +66,7 @@ class Summarizer:
     def summarize(self, previous: str, turns: Sequence[Turn], cancel: threading.Event | None = None) -> str | None:
         """The new running summary; None if cancel was set before it was complete."""
         prompt = self.builder.build([], self.request_text(previous, turns))
-        pieces = self.chat_model.stream(prompt, self.settings, cancel, prefill_chunk=PREFILL_CHUNK_TOKENS,
+        pieces = self.llm.stream(prompt, self.settings, cancel, prefill_chunk=PREFILL_CHUNK_TOKENS,
                                         cache_slot=SUMMARY_CACHE)
         try:
             text = "".join(pieces)
@@ -75,7 +75,7 @@ class Summarizer:
         if cancel is not None and cancel.is_set():
             return None
         text = " ".join(text.split())
-        stats = self.chat_model.last_stats
+        stats = self.llm.last_stats
         if stats is not None and stats.new_tokens >= self.max_tokens and not ends_like_a_sentence(text):
             # Cut off by the token limit: keep the complete sentences, a fragment misleads.
             last_end = max(text.rfind(". "), text.rfind("! "), text.rfind("? "))
