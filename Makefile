@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := set +u; source scripts/esbot_env.sh; set -u;
 PYTEST_ARGS ?=
 
-.PHONY: setup demo chat test bench bench-voice
+.PHONY: setup demo chat test bench bench-voice bench-engines
 setup:
 	bash scripts/setup.sh
 
@@ -28,3 +28,6 @@ bench: setup
 
 bench-voice: setup
 	$(ENV) python benchmarks/bench_voice.py
+
+bench-engines: setup
+	$(ENV) python benchmarks/bench_engines.py

@@ -4,20 +4,22 @@ Part 1, engines. Each engine runs in its own process (so its memory is its own) 
 ESConv test conversation, built into a prompt of about 600 tokens by the robot's PromptBuilder:
   - cold prefill: time to the first token with nothing cached;
   - first token after a kept prefix: the next turns (the reply just given and a new utterance
-    appended), the way the dialogue engine asks, median over 5 turns;
+    appended), the way the dialogue engine asks, median over 5 turns; and the same turns in the
+    robot's flow, where the memory has read the history (reply included) ahead while the person
+    listened (warm_next_prompt), so only the new utterance is left to read;
   - decode speed: tokens per second after the first token, greedy, up to 96 tokens;
   - peak RSS of the process;
   - quality: perplexity of the ESConv supporters' replies (test split, the first dialogues'
     supporter turns after up to 6 turns of context), computed from each engine's own logits.
-Engines: transformers fp32 (what the robot ran until now), llama.cpp on the shipped Q4_1 GGUF
-(the CPU default), and llama.cpp on Q8_0 and F16 files made from it (llama.cpp's quantizer), to
-decide the default quantization by measurement.
+Engines: transformers fp32 (what the robot ran until now), llama.cpp on the packaged Q4_1 GGUF,
+and llama.cpp on Q8_0 (made at setup: the CPU default) and F16 files made from it by llama.cpp's
+quantizer, to decide the default quantization by measurement.
 
 Part 2, fleet. The openai backend against llama.cpp's OpenAI-compatible server (llama_cpp.server)
 on 127.0.0.1, with 1, 2, 4 and 8 conversations at once (threads, 3 turns each): median time to
-first token and the server's total decode throughput. That server runs one request at a time; a
-vLLM GPU server batches them, so this table shows the shape of the measurement, scaled down to
-what a 2-core machine can serve, not vLLM's figures.
+first token and the server's total decode throughput. That server runs one request at a time over
+one KV cache; a vLLM GPU server batches them and keeps each conversation's prefix, so this table
+shows the shape of the measurement, scaled down to what a 2-core machine can serve, not vLLM's figures.
 
     python benchmarks/bench_engines.py [--esconv ../shared/data/esconv] [--threads 2]
 
@@ -89,7 +91,8 @@ def as_turns(pairs):
 
 def conversation_prompts(builder, dialogues):
     """The first prompt of about PROMPT_TOKENS tokens (history + the next user turn), then the
-    user turns that follow it, each with the ESConv reply before it as the history grows."""
+    user turns that follow it, each with the ESConv reply before it as the history grows, and
+    those follow-up prompts without their utterance (how far the memory reads ahead)."""
     for dialogue in dialogues:
         for end in range(2, len(dialogue) - 2 * FOLLOW_UP_TURNS):
             if dialogue[end][0] != "user":
@@ -98,8 +101,10 @@ def conversation_prompts(builder, dialogues):
             if first.prompt_tokens >= PROMPT_TOKENS:
                 follow = [builder.build(as_turns(dialogue[:end + 2 * k]), dialogue[end + 2 * k][1])
                           for k in range(1, FOLLOW_UP_TURNS + 1)]
+                # the same prompts with an empty utterance: where the history ends
+                prefixes = [builder.build(as_turns(dialogue[:end + 2 * k]), "") for k in range(1, FOLLOW_UP_TURNS + 1)]
                 if all(role == "user" for role, _ in (dialogue[end + 2 * k] for k in range(1, FOLLOW_UP_TURNS + 1))):
-                    return first, follow
+                    return first, follow, prefixes
     raise SystemExit(f"no ESConv test dialogue gives a {PROMPT_TOKENS}-token prompt")
 
 
@@ -117,7 +122,7 @@ def measure_engine(backend_name: str, gguf: str | None, esconv: Path, threads: i
     load_s = time.perf_counter() - started
     builder = PromptBuilder(llm.tokenizer)
     dialogues = esconv_dialogues(esconv)
-    first, follow = conversation_prompts(builder, dialogues)
+    first, follow, follow_prefixes = conversation_prompts(builder, dialogues)
 
     def ask(prompt):
         text = "".join(llm.stream(prompt, GREEDY))
@@ -129,6 +134,17 @@ def measure_engine(backend_name: str, gguf: str | None, esconv: Path, threads: i
     llm.forget_caches()
     _, cold, cold_rate = ask(first)
     warm = [ask(prompt) for prompt in follow]
+    # The robot's flow: after each reply the memory reads the next prompt's beginning (history with
+    # that reply) ahead while the person listens, so the new utterance is all that is left to read.
+    read_ahead = []
+    for prompt, history_only in zip(follow, follow_prefixes):
+        common = 0
+        for a, b in zip(prompt.input_ids, history_only.input_ids):
+            if a != b:
+                break
+            common += 1
+        llm.warm(list(prompt.input_ids[:common]))
+        read_ahead.append(ask(prompt)[1])
     rates = [rate for _, _, rate in [(None, cold, cold_rate), *warm] if rate]
 
     # Perplexity of the supporters' replies: -mean log p over every reply token.
@@ -156,6 +172,9 @@ def measure_engine(backend_name: str, gguf: str | None, esconv: Path, threads: i
         "kept_prefix_reused_tokens": statistics.median(stats.reused_prompt_tokens for _, stats, _ in warm),
         "kept_prefix_new_tokens": statistics.median(stats.prompt_tokens - stats.reused_prompt_tokens
                                                     for _, stats, _ in warm),
+        "read_ahead_first_token_s": statistics.median(stats.time_to_first_text_s for stats in read_ahead),
+        "read_ahead_new_tokens": statistics.median(stats.prompt_tokens - stats.reused_prompt_tokens
+                                                   for stats in read_ahead),
         "decode_tokens_per_s": statistics.median(rates),
         "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "perplexity": float(__import__("math").exp(-sum(logprobs) / len(logprobs))),
@@ -248,27 +267,31 @@ def write_results(result: dict) -> None:
         f"penalty {GREEDY.repetition_penalty}, up to {GREEDY.max_new_tokens} new tokens. Perplexity: the ESConv "
         f"supporters' replies ({reference['perplexity_turns']} test turns, {reference['perplexity_tokens']} tokens, "
         f"up to {CONTEXT_TURNS} turns of context), from each engine's own logits.", "",
-        "| engine | cold prefill + first token (s) | first token after a kept prefix (s) | decode (tok/s) | "
-        "decode vs transformers | peak RSS (MB) | perplexity | load (s) |",
-        "|---|---|---|---|---|---|---|---|",
+        "| engine | cold prefill + first token (s) | first token after a kept prefix | first token, history "
+        "read ahead (the robot's flow) | decode (tok/s) | decode vs transformers | peak RSS (MB) | perplexity | "
+        "load (s) |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for name, row in engines.items():
         lines.append(
             f"| {name} | {row['cold_first_token_s']:.2f} | {row['kept_prefix_first_token_s'] * 1000:.0f} ms "
-            f"({row['kept_prefix_new_tokens']:.0f} new tokens) | {row['decode_tokens_per_s']:.1f} | "
+            f"({row['kept_prefix_new_tokens']:.0f} new tokens) | {row['read_ahead_first_token_s'] * 1000:.0f} ms "
+            f"({row['read_ahead_new_tokens']:.0f} new tokens) | {row['decode_tokens_per_s']:.1f} | "
             f"{row['decode_tokens_per_s'] / reference['decode_tokens_per_s']:.1f}x | {row['peak_rss_mb']:.0f} | "
             f"{row['perplexity']:.2f} | {row['load_s']:.1f} |")
     lines += ["", result["decision"], "",
-              f"## A fleet on one server (openai backend -> {result['fleet_server']}, {result['threads']} threads, Q4_1)", "",
+              f"## A fleet on one server (openai backend -> {result['fleet_server']}, {result['threads']} threads, "
+              f"{result['fleet_file']})", "",
               "| conversations at once | turns | first token, median (s) | first token, max (s) | "
               "server decode (tok/s) | errors |", "|---|---|---|---|---|---|"]
     for row in rows:
         lines.append(f"| {row['robots']} | {row['turns']} | {row['first_token_median_s']:.2f} | "
                      f"{row['first_token_max_s']:.2f} | {row['server_tokens_per_s']:.1f} | {len(row['errors'])} |")
-    lines += ["", "llama.cpp's Python server answers one request at a time, so the first token waits behind the "
-              "other conversations' replies and the total throughput stays flat: a fleet needs a batching "
-              "server (vLLM with --enable-lora; README, *A fleet on one GPU server*), which this benchmark "
-              "measures the same way when pointed at one (--fleet-url).", "",
+    lines += ["", "llama.cpp's Python server answers one request at a time over one KV cache: each conversation's "
+              "prompt evicts the others' prefix and is read again from the start, so the first token waits longer "
+              "and the server's throughput falls as robots are added. A fleet needs a batching server that keeps "
+              "every conversation's prefix (vLLM with --enable-lora and automatic prefix caching; README, *A fleet "
+              "on one GPU server*); this benchmark measures one the same way with --fleet-url.", "",
               "![engines](engine_benchmark.png)", ""]
     (RESULTS / "engine_benchmark.md").write_text("\n".join(lines))
 
@@ -279,6 +302,8 @@ def write_results(result: dict) -> None:
     axes[1].bar(names, [engines[n]["cold_first_token_s"] for n in names], label="cold", color="tab:gray")
     axes[1].bar(names, [engines[n]["kept_prefix_first_token_s"] for n in names], label="kept prefix",
                 color="tab:green")
+    axes[1].bar(names, [engines[n]["read_ahead_first_token_s"] for n in names], label="history read ahead",
+                color="tab:olive")
     axes[1].set(ylabel="seconds", title="First token")
     axes[1].legend()
     axes[2].plot([r["robots"] for r in rows], [r["first_token_median_s"] for r in rows], marker="o",
@@ -313,7 +338,11 @@ def main() -> int:
     parser.add_argument("--fleet-url", default="", help="measure the fleet against this OpenAI-compatible "
                         "server (e.g. vLLM serving the model) instead of a llama_cpp.server started here")
     parser.add_argument("--engine", help=argparse.SUPPRESS)  # child process: measure this one engine
+    parser.add_argument("--report-only", action="store_true", help="rewrite the report from the recorded JSON")
     args = parser.parse_args()
+    if args.report_only:
+        write_results(json.loads((RESULTS / "engine_benchmark.json").read_text()))
+        return 0
     if args.engine:
         backend, gguf = json.loads(args.engine)
         print(json.dumps(measure_engine(backend, gguf, args.esconv, args.threads)))
@@ -322,9 +351,9 @@ def main() -> int:
     from esbot_dialogue.llm.llama_cpp_backend import find_gguf
     from rich.progress import Progress
 
-    shipped = find_gguf(MODEL)
-    files = {"Q4_1": shipped, **{kind: quantized(shipped, kind, default_models_dir() / "bench-gguf")
-                                 for kind in ("Q8_0", "F16")}}
+    default = find_gguf(MODEL)  # Q8_0, made at setup from the packaged Q4_1
+    packaged = default.with_name("SmolLM2-135M-Instruct.Q4_1.gguf")
+    files = {"Q4_1": packaged, "Q8_0": default, "F16": quantized(packaged, "F16", default_models_dir() / "bench-gguf")}
     engines = {}
     with Progress() as progress:
         task = progress.add_task("engines", total=len(ENGINES))
@@ -341,7 +370,7 @@ def main() -> int:
                     "python": platform.python_version()},
         "threads": args.threads, "model": MODEL, "settings": GREEDY.__dict__, "engines": engines,
         "decision": decide(engines), "fleet_server": args.fleet_url or "llama_cpp.server on 127.0.0.1",
-        "fleet": fleet(args.esconv, args.threads, shipped, args.fleet_url),
+        "fleet_file": default.name, "fleet": fleet(args.esconv, args.threads, default, args.fleet_url),
     }
     write_results(result)
     print((RESULTS / "engine_benchmark.md").read_text())

@@ -44,7 +44,8 @@ HELDOUT = ROOT / "tests" / "data" / "heldout"
 HELDOUT_USER = HELDOUT / "user_heldout.jsonl"
 HELDOUT_REPLY = HELDOUT / "reply_heldout.jsonl"
 # Blind user-utterance sets in the order they were written (v2 after v1's first contact).
-HELDOUT_USER_SETS = {"heldout v1": HELDOUT_USER, "heldout v2": HELDOUT / "user_heldout_v2.jsonl"}
+HELDOUT_USER_SETS = {"heldout v1": HELDOUT_USER, "heldout v2": HELDOUT / "user_heldout_v2.jsonl",
+                     "heldout v3": HELDOUT / "user_heldout_v3.jsonl"}
 RESULTS = ROOT / "results"
 HISTORY = RESULTS / "safety_heldout_history.json"
 HIGH = int(RiskLevel.HIGH)

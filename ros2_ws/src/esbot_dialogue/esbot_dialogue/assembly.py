@@ -119,7 +119,7 @@ def build_engine(
     prompt_builder = PromptBuilder(llm.tokenizer, config.system_prompt or DEFAULT_SYSTEM_PROMPT,
                                    config.context_window, config.generation.max_new_tokens)
     safety = _safety_policy(config, Path(share_dir), log)
-    memory = _memory(config, llm, prompt_builder, log)
+    memory = _memory(config, llm, prompt_builder, safety, log)
     return DialogueEngine(llm, prompt_builder, config.generation, safety=safety, on_alert=on_alert,
                           memory=memory, configured_representation=config.history_representation,
                           retention_days=config.retention_days, log=log)
@@ -142,7 +142,8 @@ def _safety_policy(config: EngineConfig, share_dir: Path, log: Log) -> SafetyPol
     return policy
 
 
-def _memory(config: EngineConfig, llm: LLMBackend, prompt_builder: PromptBuilder, log: Log) -> ContextMemory:
+def _memory(config: EngineConfig, llm: LLMBackend, prompt_builder: PromptBuilder, safety: SafetyPolicy,
+            log: Log) -> ContextMemory:
     """The conversation store and this run's session in it. A bad store never stops the
     robot: it is reported, moved aside or replaced by an in-memory one (open_store)."""
     store, errors = open_store(config.memory_store_path)
@@ -158,7 +159,8 @@ def _memory(config: EngineConfig, llm: LLMBackend, prompt_builder: PromptBuilder
     summarizer = (Summarizer(llm, config.summary_max_tokens, config.context_window)
                   if mode in SUMMARY_MODES else None)
     memory = ContextMemory(prompt_builder, history, mode, summarizer, config.memory_recent_tokens,
-                           on_warning=log.warning, warm_model=llm if config.warm_next_prompt else None)
+                           on_warning=log.warning, warm_model=llm if config.warm_next_prompt else None,
+                           next_instruction=safety.standing_instruction)
     log.info(f"memory: store {store.describe()}, session {session_id} "
              f"({f'continued, {len(history)} turns stored' if continued else 'new'}"
              f"{', user ' + user if user else ''}), past turns as {mode}")

@@ -84,7 +84,7 @@ def test_the_engine_is_built_as_the_node_runs_it(built, folder):
     infos = [message for level, message in lines if level == "INFO"]
     threads = min(os.cpu_count(), 8)
     assert infos[0].startswith(f"model {MODEL_ID} on llama_cpp, cpu ({threads} threads) "
-                               "(SmolLM2-135M-Instruct.Q4_1.gguf) loaded in ")
+                               "(SmolLM2-135M-Instruct.Q8_0.gguf) loaded in ")
     assert infos[1] == (f"safety: rules only, hotlines {PACKAGE_DIR / 'config' / 'safety_hotlines.yaml'}, "
                         f"alert log {folder / 'alerts.jsonl'}")
     assert infos[2].startswith(f"memory: store {folder / 'conversations.sqlite3'}, session ")
@@ -100,7 +100,7 @@ def test_the_engine_is_built_as_the_node_runs_it(built, folder):
     assert status.values | {"memory_session": "", "memory_background_paused": "",
                             "memory_last_warmed_tokens": ""} == {
         "backend": "llama_cpp", "model": MODEL_ID, "device": f"cpu ({threads} threads)",
-        "dtype": "SmolLM2-135M-Instruct.Q4_1.gguf", "adapter": "",
+        "dtype": "SmolLM2-135M-Instruct.Q8_0.gguf", "adapter": "",
         "safety_careful_mode": "False", "memory_store": str(folder / "conversations.sqlite3"),
         "memory_session": "", "memory_user": "", "memory_mode": "raw", "history_turns": "2",
         "memory_summary_covers_turns": "0", "memory_background_paused": "", "memory_last_warmed_tokens": ""}
@@ -116,6 +116,20 @@ def test_alerts_reach_on_alert_once_in_the_durable_log(built, folder):
     assert engine.status().values["safety_careful_mode"] == "True"
     engine.reset_safety_mode("operator", "checked on the person")
     assert engine.status().values["safety_careful_mode"] == "False"
+
+
+def test_in_careful_mode_the_next_prompt_is_still_read_ahead(built):
+    """Careful mode adds its instruction to the system prompt of every turn; the memory reads the
+    next prompt ahead with it, so an ordinary turn after a crisis reads only its new tokens."""
+    engine, alerts, lines = built
+    engine.answer("c1", "I am going to end my life tonight, I have the rope ready.", lambda chunk: None)
+    assert engine.safety.careful_mode
+    assert engine.memory.wait_for_background(60)
+    outcome = engine.answer("c2", "I talked to my sister a little today.", lambda chunk: None)
+    assert outcome.safety.extra_instruction  # careful mode's instruction is in this prompt
+    new_tokens = outcome.stats.prompt_tokens - outcome.stats.reused_prompt_tokens
+    assert new_tokens <= 40, (outcome.stats.prompt_tokens, outcome.stats.reused_prompt_tokens)
+    engine.reset_safety_mode("operator", "checked on the person")
 
 
 def test_an_adapter_brings_its_history_representation(built, adapters, tmp_path):

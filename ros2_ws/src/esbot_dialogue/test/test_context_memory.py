@@ -190,6 +190,28 @@ def test_the_summary_yields_only_to_the_utterance(builder):
     assert prompt.messages[0]["content"] == DEFAULT_SYSTEM_PROMPT and prompt.history_turns_used == 0
 
 
+@pytest.mark.parametrize("mode", ["raw", "keypos"])
+def test_an_overflowing_history_moves_its_window_rarely_so_the_prompt_beginning_stays(builder, mode):
+    """Turn after turn past the budget, the first kept turn (where the prompt's beginning, what the
+    KV cache holds, would change) moves only now and then, and then the kept turns take at most
+    70 % of the budget; every prompt fits and none of the newest turns is left out."""
+    memory = ContextMemory(builder, mode=mode)
+    first_kept, moves, overflowing = 0, 0, 0
+    for index in range(60):
+        prompt = memory.build(SENTENCES[index % len(SENTENCES)])
+        assert prompt.prompt_tokens <= builder.budget
+        assert prompt.history_turns_used + prompt.history_turns_dropped == index
+        if prompt.history_turns_dropped:
+            overflowing += 1
+        if prompt.history_turns_dropped != first_kept:
+            moves += 1
+            first_kept = prompt.history_turns_dropped
+            assert prompt.prompt_tokens <= builder.budget * 0.7 + 30, prompt.prompt_tokens  # room to spare
+        memory.history.append(Turn("user" if index % 2 == 0 else "assistant", SENTENCES[index % len(SENTENCES)],
+                                   float(index), f"w{index}"))
+    assert overflowing > 30 and 1 <= moves <= overflowing // 4, (moves, overflowing)
+
+
 @pytest.fixture
 def scripted(tokenizer, tmp_path):
     """An engine over a store file, with a scripted model answering every turn."""

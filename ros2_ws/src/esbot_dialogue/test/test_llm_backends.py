@@ -78,7 +78,7 @@ def test_auto_is_llama_cpp_on_a_cpu_and_unknown_names_are_refused():
 
 
 def test_the_default_model_has_its_gguf_prepared(model_dir):
-    assert find_gguf(MODEL_ID).name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    assert find_gguf(MODEL_ID).name == "SmolLM2-135M-Instruct.Q8_0.gguf"
 
 
 def test_greedy_output_of_llama_cpp_and_transformers_agree_on_the_same_weights(llama, transformers_llm, builder):

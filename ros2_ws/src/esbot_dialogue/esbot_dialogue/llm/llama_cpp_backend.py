@@ -26,8 +26,9 @@ from ..prompting import BuiltPrompt
 from .base import REPLY_SLOT, GenerationSettings, GenerationStats, ModelLoadError
 from .gguf_lora import gguf_adapter
 
-#: The GGUF file a model folder or package carries, by preference (the default model ships Q4_1 only).
-GGUF_PREFERENCE = ("Q4_1", "Q4_K_M", "Q5_K_M", "Q8_0", "F16")
+#: Which GGUF of a model folder runs, by preference: Q8_0 first (for the default model, made at setup
+#: from the packaged Q4_1: the same weights, faster on x86 here; results/engine_benchmark.md).
+GGUF_PREFERENCE = ("Q8_0", "Q4_1", "Q4_K_M", "Q5_K_M", "F16")
 
 
 def find_gguf(model: str, gguf_file: str = "", models_dir: str | os.PathLike | None = None) -> Path:

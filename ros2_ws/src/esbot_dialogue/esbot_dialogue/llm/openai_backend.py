@@ -87,6 +87,7 @@ class OpenAIBackend:
             except self._openai.OpenAIError as error:
                 raise BackendUnavailable(f"{self.base_url} did not take the request: {error}") from error
             try:
+                pieces = 0
                 for event in response:
                     if event.usage is not None:
                         new_tokens = event.usage.completion_tokens or new_tokens
@@ -94,6 +95,8 @@ class OpenAIBackend:
                         reused = getattr(details, "cached_tokens", None) or 0
                     text = event.choices[0].text if event.choices else ""
                     if text:
+                        pieces += 1  # one token per event on the servers tried, the count when no usage comes
+                        new_tokens = max(new_tokens, pieces)
                         if first_text is None:
                             first_text = time.perf_counter() - started
                         yield text

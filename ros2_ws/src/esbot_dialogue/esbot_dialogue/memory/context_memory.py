@@ -65,6 +65,9 @@ UTTERANCE_RESERVE_TOKENS = 64
 RECENT_EXCHANGE_TURNS = 2
 #: Stands in for the next utterance when its context is prepared ahead (a typical spoken
 #: sentence's length, so the same past turns are chosen as for the real one).
+#: When the raw history overflows, the window of past turns moves on until they take at most this
+#: share of the prompt budget (ContextMemory._build_in_window).
+WINDOW_REFILL_SHARE = 0.7
 NEXT_UTTERANCE_PLACEHOLDER = "I have been thinking about what we talked about and how I feel about it now."
 #: Background work stops for at most this long after the user starts speaking (pause_background).
 MAX_SPEECH_PAUSE_S = 30.0
@@ -104,11 +107,14 @@ class ContextMemory:
         recent_tokens: int = 0,
         on_warning: Callable[[str], None] = lambda message: None,
         warm_model: Any = None,
+        next_instruction: Callable[[], str] = lambda: "",
     ) -> None:
         """mode None = the builder's history_representation; the summary modes need a
         summarizer. recent_tokens 0 = everything the budget leaves beside the system prompt, the
-        summary and a typical utterance. warm_model (a TransformersBackend): read the next prompt's
-        beginning into its reply cache after each turn; None = do not."""
+        summary and a typical utterance. warm_model (an LLMBackend): read the next prompt's
+        beginning into its reply cache after each turn; None = do not. next_instruction: what the
+        next ordinary turn will add to the system prompt (the safety policy's careful mode), so
+        the prompt read ahead is the one that comes."""
         self.builder = prompt_builder
         self.history = history if history is not None else ConversationHistory()
         self.summarizer = summarizer
@@ -123,6 +129,8 @@ class ContextMemory:
                 f"system prompt ({prompt_builder.fixed_tokens}), the summary ({summary_tokens}) and the utterance "
                 f"({UTTERANCE_RESERVE_TOKENS}); raise context_window or lower summary_max_tokens.")
         self.warm_model = warm_model
+        self.next_instruction = next_instruction
+        self._window_after: str | None = None  # past turns in the prompt start after this turn (raw modes)
         self.last_build_s = 0.0
         self.last_warmed_tokens = 0  # prompt tokens the last background warm read ahead
         self._worker = (BackgroundWorker(self._prepare_next_turn, self._report_background_error)
@@ -157,9 +165,43 @@ class ContextMemory:
                                         summary=summary.text if summary else "", history_representation="raw")
         else:
             representation = self._mode if self._mode in REPRESENTATIONS else "raw"
-            prompt = self.builder.build(self.history.turns(), user_text, extra_instruction,
-                                        history_representation=representation)
+            prompt = self._build_in_window(self.history.turns(), user_text, extra_instruction, representation)
         return prompt
+
+    def _build_in_window(self, turns: list[Turn], user_text: str, extra_instruction: str,
+                         representation: str) -> BuiltPrompt:
+        """The prompt over a window of the newest turns whose start moves only when the window
+        overflows, and then far enough that the kept turns take at most WINDOW_REFILL_SHARE of the
+        budget. Dropping just the oldest turn at every turn would change the prompt right after
+        the system prompt each time, and the model would read the whole history again every turn;
+        this way the beginning stays the same for several turns and its KV cache holds."""
+        start = self._window_start(turns)
+
+        def build(first: int) -> BuiltPrompt:
+            return self.builder.build(turns[first:], user_text, extra_instruction,
+                                      history_representation=representation)
+
+        prompt = build(start)
+        if prompt.history_turns_dropped:
+            target = int(self.builder.budget * WINDOW_REFILL_SHARE)
+            low, high = start + prompt.history_turns_dropped, len(turns)  # the newest turns that fit, none
+            while low < high:  # the first start whose prompt is within the target
+                middle = (low + high) // 2
+                if build(middle).prompt_tokens <= target:
+                    high = middle
+                else:
+                    low = middle + 1
+            start = low
+            self._window_after = turns[start - 1].turn_id
+            prompt = build(start)
+        return dataclasses.replace(prompt, history_turns_dropped=prompt.history_turns_dropped + start)
+
+    def _window_start(self, turns: list[Turn]) -> int:
+        if self._window_after is not None:
+            for index, turn in enumerate(turns):
+                if turn.turn_id == self._window_after:
+                    return index + 1
+        return 0  # no window yet, or its turns were cleared or forgotten
 
     def summary(self) -> Summary | None:
         return self.history.store.summary(self.history.session_id)
@@ -258,7 +300,7 @@ class ContextMemory:
             except Exception as error:  # reported; the turns stay as they are
                 self._report_fold_error(error)
         if self.warm_model is not None and not cancel.is_set():
-            prefix = self.builder.context_prefix_ids(self._build(NEXT_UTTERANCE_PLACEHOLDER))
+            prefix = self.builder.context_prefix_ids(self._build(NEXT_UTTERANCE_PLACEHOLDER, self.next_instruction()))
             self.last_warmed_tokens = self.warm_model.warm(prefix, cancel)
         return False
 

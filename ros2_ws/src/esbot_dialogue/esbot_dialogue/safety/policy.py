@@ -91,6 +91,12 @@ class SafetyPolicy:
     def careful_mode(self) -> bool:
         return self._careful
 
+    def standing_instruction(self) -> str:
+        """What an ordinary next utterance adds to the system prompt (careful mode's instruction,
+        else nothing): the memory reads the next prompt ahead with it, so careful mode does not
+        make every turn re-read the whole conversation."""
+        return careful_instruction(self.responder.hotlines.crisis.spoken()) if self._careful else ""
+
     def on_user_utterance(self, utterance_id: str, text: str) -> Decision:
         """Assess a final transcript and decide what happens before the LLM is asked.
 
@@ -101,10 +107,8 @@ class SafetyPolicy:
         self._last_risk, self._last_utterance_id, self._previous_chunk = risk, utterance_id, ""
         if risk.is_crisis:
             return self._crisis(utterance_id, text, risk)
-        instructions = []
-        if self._careful:
-            instructions.append(careful_instruction(self.responder.hotlines.crisis.spoken()))
-        elif risk.level == RiskLevel.LOW:
+        instructions = [self.standing_instruction()] if self._careful else []
+        if not self._careful and risk.level == RiskLevel.LOW:
             instructions.append(LOW_RISK_INSTRUCTION)
         if risk.injection:
             instructions.append(INJECTION_INSTRUCTION)
