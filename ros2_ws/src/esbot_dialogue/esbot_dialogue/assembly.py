@@ -21,7 +21,7 @@ from esbot_common.log import Log
 
 from .adapters import AdapterError
 from .dialogue_engine import DialogueEngine, history_mode_for, purge_expired_turns
-from .llm import BackendConfig, GenerationSettings, LLMBackend, load_backend
+from .llm import BackendConfig, BackendUnavailable, GenerationSettings, LLMBackend, load_backend
 from .history import ConversationHistory
 from .memory.context_memory import SUMMARY_MODES, ContextMemory
 from .memory.conversation_store import open_store
@@ -114,7 +114,7 @@ def build_engine(
         try:
             llm.load_adapter(config.adapter_path)
             log.info(f"adapter {config.adapter_path} loaded")
-        except AdapterError as error:
+        except (AdapterError, BackendUnavailable) as error:
             log.error(f"{error} -- serving the base model instead")
     prompt_builder = PromptBuilder(llm.tokenizer, config.system_prompt or DEFAULT_SYSTEM_PROMPT,
                                    config.context_window, config.generation.max_new_tokens)

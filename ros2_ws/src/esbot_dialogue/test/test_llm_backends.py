@@ -347,3 +347,13 @@ def test_a_conversation_goes_on_through_a_killed_server(server, tokenizer, llama
     status = engine.status()  # (the in-memory store would also warn, more quietly: the server comes first)
     assert status.level == "warn" and status.message.startswith("LLM server away, the onboard model answers")
     assert status.values["failovers"] == "1"
+
+
+def test_an_adapter_asked_for_while_the_server_is_away_is_loaded_onboard(tokenizer, llama, adapters, builder):
+    remote = OpenAIBackend("http://127.0.0.1:9/v1", "smollm2", tokenizer, MODEL_ID)
+    failover = FailoverBackend(remote, lambda: llama, logging.getLogger("test"), retry_after_s=60)
+    failover.load_adapter(str(adapters / "matching"))
+    assert failover.adapter_path == "matching" and llama.adapter_path == str(adapters / "matching")
+    assert failover.describe()["state"].startswith("degraded")
+    assert "".join(failover.stream(builder.build([], UTTERANCES[0]), GREEDY))
+    assert failover.last_stats.backend == "llama_cpp"

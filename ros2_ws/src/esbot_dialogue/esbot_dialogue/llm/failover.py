@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from esbot_common.log import Log
@@ -39,7 +40,8 @@ class FailoverBackend:
         self.last_failure = ""
         self.failovers = 0
         self._last_probe = 0.0
-        self.adapter_path: str | None = None
+        self.adapter_path: str | None = None  # the served name
+        self._adapter_source: str | None = None  # as asked for: a local folder the onboard model can load
         self.last_stats: GenerationStats | None = None
 
     @property
@@ -64,8 +66,8 @@ class FailoverBackend:
                 self.onboard = self._load_onboard()
                 self.log.warning(f"llm: onboard backend {self.onboard.describe()['backend']} loaded in "
                                  f"{time.monotonic() - started:.1f} s to answer while the server is away")
-                if self.adapter_path:
-                    self._onboard_adapter(self.adapter_path)
+                if self._adapter_source:
+                    self._onboard_adapter(self._adapter_source)
             return self.onboard
 
     def _onboard_adapter(self, path: str | None) -> None:
@@ -78,6 +80,13 @@ class FailoverBackend:
                 self.onboard.unload_adapter()
         except AdapterError as error:  # a served adapter name is no local folder: base model onboard
             self.log.warning(f"llm: the onboard backend runs without the adapter: {error}")
+
+    def _degrade(self, error: BackendUnavailable) -> None:
+        self.failovers += 1
+        self.last_failure = str(error)
+        self.degraded_since = time.time()
+        self._last_probe = time.monotonic()
+        self.log.error(f"llm: {error}")
 
     def _remote_is_back(self) -> bool:
         if self.degraded_since is None:
@@ -110,12 +119,9 @@ class FailoverBackend:
             self.last_stats = self.remote.last_stats
             return
         except BackendUnavailable as error:
-            self.failovers += 1
-            self.last_failure = str(error)
-            self.degraded_since = time.time()
-            self._last_probe = time.monotonic()
-            self.log.error(f"llm: {error} -- the onboard backend finishes this turn "
-                           f"({len(''.join(said))} characters were already said)")
+            self._degrade(error)
+            self.log.error(f"llm: the onboard backend finishes this turn ({len(''.join(said))} characters "
+                           "were already said)")
         if cancel is not None and cancel.is_set():
             return
         text = "".join(said)
@@ -147,16 +153,28 @@ class FailoverBackend:
             self.onboard.forget_caches()
 
     def load_adapter(self, path: str, allow_base_mismatch: bool = False) -> None:
-        self.remote.load_adapter(path, allow_base_mismatch)
+        """The served adapter of that name on the server (a path names its folder); the onboard
+        model, when it answers, loads it from the path. While the server is away the name is kept
+        and asked for when it is back."""
+        try:
+            self.remote.load_adapter(path, allow_base_mismatch)
+        except BackendUnavailable as error:
+            self._degrade(error)
+            self.remote.adapter_path = Path(path).name
+        self._adapter_source = path
         self.adapter_path = self.remote.adapter_path
-        if self.onboard is not None:
-            self._onboard_adapter(path)
+        self._update_onboard_adapter()
 
     def unload_adapter(self) -> None:
         self.remote.unload_adapter()
-        self.adapter_path = None
+        self._adapter_source = self.adapter_path = None
+        self._update_onboard_adapter()
+
+    def _update_onboard_adapter(self) -> None:
         if self.onboard is not None:
-            self._onboard_adapter(None)
+            self._onboard_adapter(self._adapter_source)
+        elif self.degraded_since is not None:
+            self._onboard()  # loads with the adapter
 
     def describe(self) -> dict[str, str]:
         values = dict(self.remote.describe())
