@@ -109,8 +109,11 @@ class FixedLengthSummarizer:
 
 def new_memory(builder: PromptBuilder, mode: str, summarizer, store_path=None, warm_model=None) -> ContextMemory:
     store = ConversationStore(store_path)
+    # window_refill_share 1.0: each representation's full capacity, what this benchmark compares (the
+    # robot's raw modes move their window in steps to keep the prompt cached, keeping 70-100 % of it).
     return ContextMemory(builder, ConversationHistory(store, "bench"), mode,
-                         summarizer if mode in SUMMARY_MODES else None, warm_model=warm_model)
+                         summarizer if mode in SUMMARY_MODES else None, warm_model=warm_model,
+                         window_refill_share=1.0)
 
 
 def walk(memory: ContextMemory, dialogue: list[Turn], wanted: set[int], fold_timeout: float = 600.0):

@@ -153,7 +153,7 @@ def _memory(config: EngineConfig, llm: LLMBackend, prompt_builder: PromptBuilder
     user = config.user_name
     session_id, continued = store.resolve_session(config.session_id, user, config.new_session_after_hours * 3600)
     history = ConversationHistory(store, session_id, user)
-    mode = history_mode_for(llm.adapter_path, config.history_representation)
+    mode = history_mode_for(config.adapter_path if llm.adapter_path else None, config.history_representation)
     # Only the summary modes need the summarizer; an adapter's manifest never names one, so
     # the mode cannot become one later.
     summarizer = (Summarizer(llm, config.summary_max_tokens, config.context_window)

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from esbot_common.log import Log
@@ -82,8 +83,10 @@ class EngineStatus:
 
 def history_mode_for(adapter_path: str | None, configured: str) -> str:
     """How past turns go into the context: the configured mode if set, else the representation
-    the adapter was trained with (its manifest), else raw."""
-    return memory_mode_for(read_adapter_info(adapter_path) if adapter_path else None, configured)
+    the adapter was trained with (its manifest, when the adapter is a local folder: a server's
+    adapter is a name), else raw."""
+    local = adapter_path and Path(adapter_path).expanduser().is_dir()
+    return memory_mode_for(read_adapter_info(adapter_path) if local else None, configured)
 
 
 def purge_expired_turns(store: ConversationStore, retention_days: int, log: Log) -> None:
@@ -304,7 +307,7 @@ class DialogueEngine:
         else:
             self.llm.unload_adapter()
             message = "adapter unloaded: serving the base model"
-        self.memory.mode = history_mode_for(self.llm.adapter_path, self.configured_representation)
+        self.memory.mode = history_mode_for(path or None, self.configured_representation)
         return f"{message}; past turns in {self.memory.mode} representation"
 
     def _forget_target(self, session_id: str, user_name: str) -> tuple[str, bool]:

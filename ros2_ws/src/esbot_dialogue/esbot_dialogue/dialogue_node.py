@@ -279,6 +279,9 @@ class DialogueNode(Node):
             except AdapterError as error:
                 response.success = False
                 response.message = str(error)
+            except Exception as error:  # noqa: BLE001 - a backend failure is an answer, never a dead node
+                response.success = False
+                response.message = f"the LLM backend could not switch adapters: {error!r}"
         response.active_adapter = self.engine.adapter_path or ""
         if response.success:  # rclpy ties each logging call site to one severity
             self.get_logger().info(f"load_adapter: {response.message}")

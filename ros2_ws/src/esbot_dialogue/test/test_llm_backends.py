@@ -108,7 +108,8 @@ def test_llama_cpp_scores_text_like_transformers(llama, transformers_llm, builde
                         add_special_tokens=False)["input_ids"]
     ours = np.array(llama.token_logprobs(prompt.input_ids, targets))
     theirs = np.array(transformers_llm.token_logprobs(prompt.input_ids, targets))
-    assert np.abs(ours - theirs).max() < 0.25, (ours - theirs)
+    # Q8_0 re-rounds the 4-bit weights and llama.cpp rounds activations to 8 bits: close, not equal.
+    assert np.abs(ours - theirs).max() < 0.5, (ours - theirs)
     assert abs(ours.mean() - theirs.mean()) < 0.05
 
 
@@ -304,12 +305,17 @@ def test_the_onboard_model_finishes_a_reply_when_the_server_dies_mid_reply(serve
     # While the server is away, the next turn goes to the onboard model directly.
     assert "".join(failover.stream(builder.build([], UTTERANCES[2]), GREEDY))
     assert failover.last_stats.backend == "llama_cpp" and failover.failovers == 1
-    # The server comes back (same port): after the retry interval the robot uses it again.
+    # The server comes back (same port): after the retry interval a probe in the background finds
+    # it (that turn is still answered onboard, without waiting), and the robot uses it again.
     server.start()
     time.sleep(1.1)
     assert "".join(failover.stream(builder.build([], UTTERANCES[3]), GREEDY))
-    assert failover.last_stats.backend == "openai"
+    deadline = time.monotonic() + 10
+    while failover.degraded_since is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert failover.describe()["state"] == "remote"
+    assert "".join(failover.stream(builder.build([], UTTERANCES[3]), GREEDY))
+    assert failover.last_stats.backend == "openai"
 
 
 def test_load_backend_builds_the_failover_from_the_parameters(server):

@@ -40,6 +40,7 @@ class FailoverBackend:
         self.last_failure = ""
         self.failovers = 0
         self._last_probe = 0.0
+        self._probing: threading.Thread | None = None
         self.adapter_path: str | None = None  # the served name
         self._adapter_source: str | None = None  # as asked for: a local folder the onboard model can load
         self.last_stats: GenerationStats | None = None
@@ -89,20 +90,33 @@ class FailoverBackend:
         self.log.error(f"llm: {error}")
 
     def _remote_is_back(self) -> bool:
+        """While degraded: False, and every retry_after_s a probe in the background (a hung server
+        must not delay the reply) that switches back once the server answers."""
         if self.degraded_since is None:
             return True
         now = time.monotonic()
-        if now - self._last_probe < self.retry_after_s:
-            return False
-        self._last_probe = now
+        if now - self._last_probe >= self.retry_after_s and not (self._probing and self._probing.is_alive()):
+            self._last_probe = now
+            self._probing = threading.Thread(target=self._probe_remote, name="esbot-llm-probe", daemon=True)
+            self._probing.start()
+        return False
+
+    def _probe_remote(self) -> None:
+        from ..adapters import AdapterError
+
         try:
             self._probe()
+            if self._adapter_source:  # asked for while the server was away: is it served?
+                self.remote.load_adapter(self._adapter_source)
         except BackendUnavailable:
-            return False
+            return
+        except AdapterError as error:
+            self.log.error(f"llm: the server is back but {error} It answers with its base model.")
+            self.remote.unload_adapter()
+            self.adapter_path = None
         self.log.info(f"llm: {self.remote.describe()['device']} answers again; back to the remote backend "
                       f"after {time.time() - self.degraded_since:.0f} s on the onboard one")
         self.degraded_since = None
-        return True
 
     def stream(self, prompt: BuiltPrompt, settings: GenerationSettings | None = None,
                cancel: threading.Event | None = None, prefill_chunk: int = 0,

@@ -65,6 +65,11 @@ def convert_peft_to_gguf(info: AdapterInfo, base_config: dict[str, Any], target:
             f"Converting adapters for {model_type!r} models is not built in (only {', '.join(_SUPPORTED_MODEL_TYPES)}); "
             f"convert it with llama.cpp's convert_lora_to_gguf.py and put the result in {info.path / SHIPPED_GGUF}."
         )
+    peft_config = json.loads((info.path / "adapter_config.json").read_text(encoding="utf-8"))
+    if peft_config.get("use_rslora") or peft_config.get("alpha_pattern") or peft_config.get("rank_pattern") \
+            or peft_config.get("use_dora"):
+        raise AdapterError(f"Adapter {info.path} uses rsLoRA, DoRA or per-module ranks, which a GGUF LoRA file "
+                           "cannot express (one alpha for all): use backend transformers for it.")
     if info.weights_file.suffix != ".safetensors":
         raise AdapterError(f"Adapter {info.path} has no adapter_model.safetensors to convert.")
     n_head = int(base_config["num_attention_heads"])

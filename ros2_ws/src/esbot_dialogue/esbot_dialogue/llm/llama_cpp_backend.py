@@ -103,9 +103,13 @@ class LlamaCppBackend:
                 # The whole context: HF's repetition penalty also looks at every generated token.
                 last_n_tokens_size=self.context_window,
             )
-            self._contexts[slot] = llama
             if self.adapter_file is not None:
-                self._set_adapter(slot, llama, self.adapter_file)
+                try:
+                    self._set_adapter(slot, llama, self.adapter_file)
+                except AdapterError:
+                    llama.close()
+                    raise
+            self._contexts[slot] = llama  # only with the adapter the others have
         return llama
 
     # -- generation ---------------------------------------------------------------------------
@@ -269,9 +273,9 @@ class LlamaCppBackend:
 
     def _set_adapter(self, slot: str, llama: Any, adapter_file: Path | None) -> None:
         lib = self._llama_cpp
-        old = self._adapters.pop(slot, None)
         if adapter_file is None:
             lib.llama_set_adapters_lora(llama.ctx, None, 0, None)
+            adapter = None
         else:
             adapter = lib.llama_adapter_lora_init(llama.model, str(adapter_file).encode())
             if not adapter:
@@ -280,6 +284,9 @@ class LlamaCppBackend:
             if lib.llama_set_adapters_lora(llama.ctx, handles, 1, (ctypes.c_float * 1)(1.0)):
                 lib.llama_adapter_lora_free(adapter)
                 raise AdapterError(f"llama.cpp refused the LoRA file {adapter_file}.")
+        # The replaced adapter is freed only once the context no longer uses it.
+        old = self._adapters.pop(slot, None)
+        if adapter is not None:
             self._adapters[slot] = adapter
         if old is not None:
             lib.llama_adapter_lora_free(old)

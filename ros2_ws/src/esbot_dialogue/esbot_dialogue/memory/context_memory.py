@@ -108,13 +108,16 @@ class ContextMemory:
         on_warning: Callable[[str], None] = lambda message: None,
         warm_model: Any = None,
         next_instruction: Callable[[], str] = lambda: "",
+        window_refill_share: float = WINDOW_REFILL_SHARE,
     ) -> None:
         """mode None = the builder's history_representation; the summary modes need a
         summarizer. recent_tokens 0 = everything the budget leaves beside the system prompt, the
         summary and a typical utterance. warm_model (an LLMBackend): read the next prompt's
         beginning into its reply cache after each turn; None = do not. next_instruction: what the
         next ordinary turn will add to the system prompt (the safety policy's careful mode), so
-        the prompt read ahead is the one that comes."""
+        the prompt read ahead is the one that comes. window_refill_share: how far an overflowing
+        raw history's window moves (1.0 = only as far as needed, every turn: the most history,
+        but a prompt beginning that changes every turn)."""
         self.builder = prompt_builder
         self.history = history if history is not None else ConversationHistory()
         self.summarizer = summarizer
@@ -130,6 +133,7 @@ class ContextMemory:
                 f"({UTTERANCE_RESERVE_TOKENS}); raise context_window or lower summary_max_tokens.")
         self.warm_model = warm_model
         self.next_instruction = next_instruction
+        self.window_refill_share = window_refill_share
         self._window_after: str | None = None  # past turns in the prompt start after this turn (raw modes)
         self.last_build_s = 0.0
         self.last_warmed_tokens = 0  # prompt tokens the last background warm read ahead
@@ -172,7 +176,7 @@ class ContextMemory:
                          representation: str) -> BuiltPrompt:
         """The prompt over a window of the newest turns whose start moves only when the window
         overflows, and then far enough that the kept turns take at most WINDOW_REFILL_SHARE of the
-        budget. Dropping just the oldest turn at every turn would change the prompt right after
+        room past turns have (window_refill_share). Dropping just the oldest turn at every turn would change the prompt right after
         the system prompt each time, and the model would read the whole history again every turn;
         this way the beginning stays the same for several turns and its KV cache holds."""
         start = self._window_start(turns)
@@ -183,15 +187,18 @@ class ContextMemory:
 
         prompt = build(start)
         if prompt.history_turns_dropped:
-            target = int(self.builder.budget * WINDOW_REFILL_SHARE)
-            low, high = start + prompt.history_turns_dropped, len(turns)  # the newest turns that fit, none
-            while low < high:  # the first start whose prompt is within the target
+            # The share is of the room past turns have beside the system prompt and this utterance.
+            without_history = build(len(turns)).prompt_tokens
+            target = without_history + int((self.builder.budget - without_history) * self.window_refill_share)
+            fitting = start + prompt.history_turns_dropped  # the builder's own cut: the newest turns that fit
+            low, high = fitting, len(turns)
+            while low < high:  # the first start whose prompt is within the target (size falls as start grows)
                 middle = (low + high) // 2
                 if build(middle).prompt_tokens <= target:
                     high = middle
                 else:
                     low = middle + 1
-            start = low
+            start = low if low < len(turns) else fitting  # never all history for the sake of the window
             self._window_after = turns[start - 1].turn_id
             prompt = build(start)
         return dataclasses.replace(prompt, history_turns_dropped=prompt.history_turns_dropped + start)
