@@ -66,6 +66,9 @@ DESCRIPTIONS = {
                           "floating_point_range": [FloatingPointRange(from_value=0.5, to_value=600.0)]}),
     "onboard_backend": ("openai: what finishes the turn while the server does not answer: llama_cpp, "
                         "transformers or none (loaded at the first failure).", {"read_only": True}),
+    "llm_nice": ("CPU priority of the dialogue process below the speech nodes (Linux nice, 0-19): the LLM's "
+                 "threads must not starve the voice (barge-in) or the microphone on a few cores; 0 = unchanged.",
+                 {"read_only": True, "integer_range": [IntegerRange(from_value=0, to_value=19)]}),
     "failover_retry_s": ("openai: while degraded, how often the robot asks whether the server is back.",
                          {"read_only": True,
                           "floating_point_range": [FloatingPointRange(from_value=1.0, to_value=3600.0)]}),

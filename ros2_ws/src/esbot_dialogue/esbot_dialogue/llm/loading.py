@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 
@@ -29,6 +30,7 @@ class BackendConfig:
     openai_timeout_s: float = 10.0  # openai: silence within a reply after which the server counts as gone
     onboard_backend: str = "llama_cpp"  # openai: what answers while the server does not ("none" = nothing)
     failover_retry_s: float = 10.0  # openai: how often a degraded robot asks whether the server is back
+    llm_nice: int = 5  # local backends: the process's CPU priority below the speech nodes (Linux nice)
 
 
 def resolve_backend(name: str) -> str:
@@ -51,12 +53,23 @@ def check_config(config: BackendConfig) -> None:
         raise ValueError(f"Unknown dtype {config.dtype!r}; use auto, float32, bfloat16 or float16.")
 
 
+def lower_priority(nice: int) -> None:
+    """Run this process at least `nice` below normal priority. On a robot PC's few cores the LLM's
+    threads (llama.cpp's spin while they wait for work) would otherwise starve the speech nodes:
+    the voice must stop at a barge-in and the microphone be heard while a reply is generated."""
+    current = os.nice(0)
+    if nice > current:
+        os.nice(nice - current)
+
+
 def load_backend(config: BackendConfig, context_window: int = 2048,
                  log: Log = logging.getLogger("esbot_dialogue")) -> LLMBackend:
     """The backend the config asks for, loaded (ModelLoadError, ValueError when it cannot be)."""
     check_config(config)
     backend = resolve_backend(config.backend)
     models_dir = config.models_dir or None
+    if backend != "openai" or config.onboard_backend != "none":
+        lower_priority(config.llm_nice)
     if backend == "llama_cpp":
         from .llama_cpp_backend import LlamaCppBackend
 
